@@ -1,0 +1,1 @@
+"""The `marl-bridge` command line."""

@@ -1,0 +1,339 @@
+"""Run configuration: one dataclass per component, mirrored in YAML under config/.
+
+Files may be plain YAML or ROS parameter files (`/**: ros__parameters: {...}`), so the same file
+serves `marl-bridge run`, `--ros-args --params-file` and launch files. Nodes receive the config as
+ROS parameters (dotted names, e.g. `supervisor.step_deadline_s`) and rebuild it with `from_flat`.
+Everything that changes results (seed, episodes, deadline, fallback, policies, reward definition) must
+be stated: there are no silent defaults for it. Errors name the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TOPOLOGIES = ("single", "actors", "multiprocess")
+POLICY_KINDS = ("random", "scripted", "mlp")
+FALLBACK_KINDS = ("zero", "hold", "value")
+_REQUIRED = object()
+
+
+class ConfigError(ValueError):
+    """A config file or parameter set is wrong; the message names where and what was expected."""
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Which PettingZoo ParallelEnv to build, and how its rewards are defined (copied to the run card)."""
+
+    entry_point: str  # "module:callable", e.g. "pettingzoo.sisl:pursuit_v5.parallel_env"
+    reward_definition: str  # what each agent's reward means, as the user states it
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    name: str = ""  # label for reports; defaults to the entry point
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """One policy plugin: random (seeded), scripted (entry point) or mlp (weights in .npz)."""
+
+    kind: str
+    entry_point: str = ""  # scripted: "module:callable" returning a Policy or an act(obs) function
+    path: str = ""  # mlp: .npz with W0, b0, W1, b1, ... (loaded without pickle)
+    deterministic: bool = True  # mlp on discrete actions: argmax (True) or sample (False)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        detail = self.entry_point or self.path
+        return f"{self.kind}({detail})" if detail else self.kind
+
+
+@dataclass(frozen=True)
+class TeamPolicyConfig:
+    """Policy per agent. shared=true: every agent runs `default` with the same parameters."""
+
+    shared: bool
+    default: PolicyConfig | None = None
+    per_agent: dict[str, PolicyConfig] = field(default_factory=dict)
+
+    def for_agent(self, agent: str) -> PolicyConfig:
+        if self.shared:
+            assert self.default is not None
+            return self.default
+        if agent in self.per_agent:
+            return self.per_agent[agent]
+        if self.default is not None:
+            return self.default
+        raise ConfigError(f"policy: no policy for agent {agent!r}: add policy.per_agent.{agent} "
+                          "or policy.default")
+
+
+@dataclass(frozen=True)
+class FallbackConfig:
+    """What the env receives when an agent's action is missing, late or bad.
+
+    zero: the space's zero/lowest value (Discrete: start); hold: the agent's last valid action
+    (zero before it has one); value: `value`, a flat encoded action (see marl_bridge.codec).
+    """
+
+    kind: str
+    value: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class SupervisorConfig:
+    """The joint step: topics, deadline, fallbacks, episode cap."""
+
+    step_deadline_s: float  # how long to wait for the live agents' actions each step
+    fallback: FallbackConfig
+    max_steps: int  # per-episode cap on joint steps (0: none; the env's own truncation applies)
+    team: str = "team"  # topic prefix: /<team>/<agent>/observation
+    startup_timeout_s: float = 30.0  # wait this long for actors to be ready, then run on fallbacks
+    fallback_per_agent: dict[str, FallbackConfig] = field(default_factory=dict)
+
+    def fallback_for(self, agent: str) -> FallbackConfig:
+        return self.fallback_per_agent.get(agent, self.fallback)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """A run: how many episodes from which seed, and how the nodes are spread over processes."""
+
+    seed: int
+    episodes: int
+    topology: str = "single"  # single | actors | multiprocess
+    out_dir: str = "runs"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    run: RunSettings
+    env: EnvConfig
+    policy: TeamPolicyConfig
+    supervisor: SupervisorConfig
+    source: str = "<memory>"  # where it came from, for error messages and the run card
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.pop("source")
+        return data
+
+
+# -- parsing --------------------------------------------------------------------------------------
+
+def _section(data: Any, key: str, source: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: key {key!r} must be a mapping, got {type(data).__name__}")
+    return data
+
+
+def _build(cls: type, data: Any, key: str, source: str, nested: dict[str, Any] | None = None) -> Any:
+    """Build dataclass `cls` from a mapping, rejecting unknown keys and missing required ones."""
+    data = _section(data, key, source)
+    nested = nested or {}
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{source}: unknown key {key}.{unknown[0]}; expected one of "
+                          f"{', '.join(sorted(fields))}")
+    values: dict[str, Any] = {}
+    for name, f in fields.items():
+        path = f"{key}.{name}"
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{source}: missing required key {path}")
+            continue
+        raw = data[name]
+        if name in nested:
+            values[name] = nested[name](raw, path)
+        else:
+            values[name] = _coerce(raw, f.type, path, source)
+    return cls(**values)
+
+
+def _coerce(raw: Any, type_name: Any, path: str, source: str) -> Any:
+    expected = str(type_name)
+    if expected == "str":
+        if not isinstance(raw, str):
+            raise ConfigError(f"{source}: {path} must be a string, got {raw!r}")
+        return raw
+    if expected == "bool":
+        if not isinstance(raw, bool):
+            raise ConfigError(f"{source}: {path} must be true or false, got {raw!r}")
+        return raw
+    if expected == "int":
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise ConfigError(f"{source}: {path} must be an integer, got {raw!r}")
+        return raw
+    if expected == "float":
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise ConfigError(f"{source}: {path} must be a number, got {raw!r}")
+        return float(raw)
+    if expected.startswith("dict"):
+        if isinstance(raw, str):  # ROS parameters carry free-form mappings as JSON text
+            try:
+                raw = json.loads(raw) if raw.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"{source}: {path} is not valid JSON: {exc}") from None
+        return dict(_section(raw, path, source))
+    if expected.startswith("tuple"):
+        if not isinstance(raw, list | tuple) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in raw):
+            raise ConfigError(f"{source}: {path} must be a list of numbers, got {raw!r}")
+        return tuple(float(v) for v in raw)
+    return raw
+
+
+def _policy(raw: Any, path: str, source: str) -> PolicyConfig:
+    cfg: PolicyConfig = _build(PolicyConfig, raw, path, source)
+    if cfg.kind not in POLICY_KINDS:
+        raise ConfigError(f"{source}: {path}.kind is {cfg.kind!r}; expected one of {', '.join(POLICY_KINDS)}")
+    if cfg.kind == "scripted" and ":" not in cfg.entry_point:
+        raise ConfigError(f"{source}: {path}.entry_point must be 'module:callable' for a scripted policy")
+    if cfg.kind == "mlp" and not cfg.path:
+        raise ConfigError(f"{source}: {path}.path must name an .npz weights file for an mlp policy")
+    return cfg
+
+
+def _fallback(raw: Any, path: str, source: str) -> FallbackConfig:
+    cfg: FallbackConfig = _build(FallbackConfig, raw, path, source)
+    if cfg.kind not in FALLBACK_KINDS:
+        raise ConfigError(f"{source}: {path}.kind is {cfg.kind!r}; expected one of "
+                          f"{', '.join(FALLBACK_KINDS)}")
+    if cfg.kind == "value" and not cfg.value:
+        raise ConfigError(f"{source}: {path}.value must list the flat action for kind 'value'")
+    return cfg
+
+
+def _per_agent(build: Any, source: str) -> Any:
+    def parse(raw: Any, path: str) -> dict[str, Any]:
+        return {agent: build(v, f"{path}.{agent}", source) for agent, v in _section(raw, path, source).items()}
+    return parse
+
+
+def from_dict(data: Any, source: str = "<memory>") -> RunConfig:
+    """Validate a nested mapping into a RunConfig (ConfigError names `source` and the key)."""
+    data = _section(data, "<top>", source)
+    if "/**" in data or any(isinstance(v, dict) and "ros__parameters" in v for v in data.values()):
+        data = next(v["ros__parameters"] for v in data.values()
+                    if isinstance(v, dict) and "ros__parameters" in v)
+    unknown = sorted(set(data) - {"run", "env", "policy", "supervisor"})
+    if unknown:
+        raise ConfigError(f"{source}: unknown top-level key {unknown[0]!r}; expected run, env, policy, "
+                          "supervisor")
+    for key in ("run", "env", "policy", "supervisor"):
+        if key not in data:
+            raise ConfigError(f"{source}: missing required section {key!r}")
+
+    run: RunSettings = _build(RunSettings, data["run"], "run", source)
+    if run.topology not in TOPOLOGIES:
+        raise ConfigError(f"{source}: run.topology is {run.topology!r}; expected one of {', '.join(TOPOLOGIES)}")
+    if run.episodes < 1:
+        raise ConfigError(f"{source}: run.episodes must be at least 1, got {run.episodes}")
+    if not 0 <= run.seed < 2**63:
+        raise ConfigError(f"{source}: run.seed must be in [0, 2**63), got {run.seed}")
+
+    env: EnvConfig = _build(EnvConfig, data["env"], "env", source)
+    if ":" not in env.entry_point:
+        raise ConfigError(f"{source}: env.entry_point must be 'module:callable', got {env.entry_point!r}")
+
+    policy: TeamPolicyConfig = _build(TeamPolicyConfig, data["policy"], "policy", source, nested={
+        "default": lambda raw, path: _policy(raw, path, source),
+        "per_agent": _per_agent(_policy, source),
+    })
+    if policy.shared and (policy.default is None or policy.per_agent):
+        raise ConfigError(f"{source}: policy.shared is true: give policy.default and no policy.per_agent")
+    if not policy.shared and policy.default is None and not policy.per_agent:
+        raise ConfigError(f"{source}: policy needs policy.default or policy.per_agent")
+
+    sup: SupervisorConfig = _build(SupervisorConfig, data["supervisor"], "supervisor", source, nested={
+        "fallback": lambda raw, path: _fallback(raw, path, source),
+        "fallback_per_agent": _per_agent(_fallback, source),
+    })
+    if sup.step_deadline_s <= 0:
+        raise ConfigError(f"{source}: supervisor.step_deadline_s must be > 0, got {sup.step_deadline_s}")
+    if sup.max_steps < 0:
+        raise ConfigError(f"{source}: supervisor.max_steps must be >= 0, got {sup.max_steps}")
+    if not _valid_name(sup.team):
+        raise ConfigError(f"{source}: supervisor.team {sup.team!r} is not a valid ROS name token "
+                          "(letters, digits, underscores; not starting with a digit)")
+    return RunConfig(run=run, env=env, policy=policy, supervisor=sup, source=source)
+
+
+def _valid_name(token: str) -> bool:
+    return bool(token) and not token[0].isdigit() and all(c.isalnum() or c == "_" for c in token)
+
+
+def load(path: str | Path) -> RunConfig:
+    """Read and validate a YAML config file."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config file: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    return from_dict(data if data is not None else {}, source=str(p))
+
+
+def with_overrides(cfg: RunConfig, **run_overrides: Any) -> RunConfig:
+    """Copy with some `run` settings replaced (command-line --seed, --episodes, ...)."""
+    changes = {k: v for k, v in run_overrides.items() if v is not None}
+    return dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, **changes)) if changes else cfg
+
+
+# -- ROS parameters -------------------------------------------------------------------------------
+
+def to_flat(cfg: RunConfig) -> dict[str, Any]:
+    """Dotted ROS parameter names -> values. Free-form mappings (kwargs) travel as JSON strings."""
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict) and prefix.rsplit(".", 1)[-1] == "kwargs":
+            flat[prefix] = json.dumps(value, sort_keys=True)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else k, v)
+        elif value is None:
+            return
+        elif isinstance(value, tuple | list):
+            if value:
+                flat[prefix] = [float(v) for v in value]
+        else:
+            flat[prefix] = value
+
+    walk("", cfg.to_dict())
+    return flat
+
+
+def from_flat(flat: dict[str, Any], source: str) -> RunConfig:
+    """Inverse of `to_flat`: dotted names (as ROS parameters) back to a validated RunConfig."""
+    nested: dict[str, Any] = {}
+    for name, value in flat.items():
+        if name.split(".", 1)[0] not in ("run", "env", "policy", "supervisor"):
+            continue  # use_sim_time and other ROS-owned parameters
+        parts = name.split(".")
+        if "kwargs" in parts:  # a kwargs mapping may arrive as JSON text or as dotted leaves
+            i = parts.index("kwargs")
+            node = nested
+            for p in parts[:i]:
+                node = node.setdefault(p, {})
+            if i == len(parts) - 1:
+                node["kwargs"] = value
+            else:
+                kw = node.setdefault("kwargs", {})
+                for p in parts[i + 1:-1]:
+                    kw = kw.setdefault(p, {})
+                kw[parts[-1]] = value
+            continue
+        node = nested
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = list(value) if isinstance(value, tuple | list) else value
+    return from_dict(nested, source=source)
