@@ -62,9 +62,7 @@ def space_from_json(data: dict[str, Any]) -> spaces.Space:
         dtype = np.dtype(data["dtype"])
         low = np.broadcast_to(np.asarray(data["low"], dtype=np.float64), shape).reshape(shape)
         high = np.broadcast_to(np.asarray(data["high"], dtype=np.float64), shape).reshape(shape)
-        if np.issubdtype(dtype, np.integer) or dtype == np.bool_:
-            return spaces.Box(low.astype(dtype), high.astype(dtype), shape, dtype)
-        return spaces.Box(low, high, shape, dtype)
+        return spaces.Box(low.astype(dtype), high.astype(dtype), shape, dtype)
     if kind == "Discrete":
         return spaces.Discrete(int(data["n"]), start=int(data["start"]))
     if kind == "MultiDiscrete":

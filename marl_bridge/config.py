@@ -143,7 +143,7 @@ def _build(cls: type, data: Any, key: str, source: str, nested: dict[str, Any] |
     values: dict[str, Any] = {}
     for name, f in fields.items():
         path = f"{key}.{name}"
-        if name not in data:
+        if name not in data or (data[name] is None and f.default is None):
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise ConfigError(f"{source}: missing required key {path}")
             continue
@@ -286,6 +286,26 @@ def with_overrides(cfg: RunConfig, **run_overrides: Any) -> RunConfig:
     """Copy with some `run` settings replaced (command-line --seed, --episodes, ...)."""
     changes = {k: v for k, v in run_overrides.items() if v is not None}
     return dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, **changes)) if changes else cfg
+
+
+def _prune(value: Any) -> Any:
+    """Drop empty mappings/lists and None (ROS parameter files cannot type them)."""
+    if isinstance(value, dict):
+        out = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v not in (None, {}, [])}
+    if isinstance(value, tuple | list):
+        return [_prune(v) for v in value]
+    return value
+
+
+def dump_yaml(cfg: RunConfig, path: str | Path) -> Path:
+    """Write the effective config as a ROS parameter file that `load` and `--params-file` both read."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    body = {"/**": {"ros__parameters": _prune(cfg.to_dict())}}
+    p.write_text(f"# effective config of a marl_bridge run (from {cfg.source})\n"
+                 + yaml.safe_dump(body, sort_keys=False))
+    return p
 
 
 # -- ROS parameters -------------------------------------------------------------------------------

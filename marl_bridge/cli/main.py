@@ -1,2 +1,157 @@
-def main() -> int:
+"""`marl-bridge`: run a team, or run one node alone (what a real robot runs).
+
+    marl-bridge run CONFIG.yaml [--episodes N] [--seed S] [--out DIR] [--topology T]
+    marl-bridge supervisor --config CONFIG.yaml [--out DIR]      # the supervisor node alone
+    marl-bridge actor --config CONFIG.yaml --agent ID            # one robot's policy node
+    marl-bridge actors --config CONFIG.yaml --agent A --agent B  # several actor nodes, one process
+    marl-bridge check CONFIG.yaml                                # validate config and env, start nothing
+
+Exit codes: 0 done, 2 bad config or arguments (nothing started), 130 interrupted (run card kept).
+Arguments after --ros-args go to ROS (remappings, --params-file, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from marl_bridge.config import ConfigError, RunConfig, load, with_overrides
+
+EXIT_BAD_CONFIG = 2
+EXIT_INTERRUPTED = 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="marl-bridge", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a team over DDS and write the run card")
+    run.add_argument("config", type=Path)
+    run.add_argument("--episodes", type=int)
+    run.add_argument("--seed", type=int)
+    run.add_argument("--out", type=Path, help="output directory (default: run.out_dir)")
+    run.add_argument("--topology", choices=("single", "actors", "multiprocess"))
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    sup = sub.add_parser("supervisor", help="run the supervisor node alone")
+    sup.add_argument("--config", type=Path, required=True)
+    sup.add_argument("--out", type=Path)
+
+    for name in ("actor", "actors"):
+        act = sub.add_parser(name, help="run actor node(s) alone")
+        act.add_argument("--config", type=Path, required=True)
+        act.add_argument("--agent", action="append", required=True)
+
+    check = sub.add_parser("check", help="validate a config and build its env; start nothing")
+    check.add_argument("config", type=Path)
+    return parser
+
+
+def _load(path: Path, **overrides: Any) -> RunConfig:
+    cfg = with_overrides(load(path), **overrides)
+    from marl_bridge.config import from_dict
+    return from_dict(cfg.to_dict(), source=cfg.source)  # re-validate the overrides
+
+
+def cmd_check(cfg: RunConfig) -> int:
+    from marl_bridge.codec import SpaceCodec
+    from marl_bridge.envs.factory import make_env
+    from marl_bridge.nodes.topics import ros_names
+    from marl_bridge.safety.fallback import Fallback
+
+    env = make_env(cfg.env)
+    ros_names(list(env.possible_agents))
+    for agent in env.possible_agents:
+        codec = SpaceCodec(env.action_space(agent), f"action space of {agent!r}")
+        Fallback(cfg.supervisor.fallback_for(agent), codec, agent)
+        SpaceCodec(env.observation_space(agent), f"observation space of {agent!r}")
+        cfg.policy.for_agent(agent)
+        print(f"{agent}: obs {env.observation_space(agent)}  action {env.action_space(agent)}  "
+              f"policy {cfg.policy.for_agent(agent).describe()}")
+    env.close()
+    print(f"{cfg.source}: ok")
     return 0
+
+
+def cmd_run(cfg: RunConfig, out: Path, progress: bool) -> int:
+    from marl_bridge.cli.team import run_team
+    from marl_bridge.recording.run_card import per_agent_table, write_run_card
+
+    bar: Any = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=cfg.run.episodes, unit="ep", desc=f"{cfg.env.name or cfg.env.entry_point}",
+                   file=sys.stderr)
+
+    def on_episode(rec: Any) -> None:
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(ret=f"{sum(rec.returns.values()):.2f}", steps=rec.steps)
+
+    card = run_team(cfg, out, on_episode=on_episode)
+    if bar is not None:
+        bar.close()
+    path = write_run_card(card, out)
+    print(per_agent_table(card))
+    timing = card["timing"]
+    print(f"\n{card['status']}: {len(card['episodes'])} episodes, {timing['steps']} steps, "
+          f"{timing['steps_per_s']:.0f} steps/s, deadline misses {sum(card['deadline_misses'].values())}, "
+          f"safety events {sum(sum(v.values()) for v in card['safety_events']['by_agent'].values())}")
+    print(f"run card: {path}")
+    return 0 if card["status"] == "complete" else EXIT_INTERRUPTED
+
+
+def cmd_supervisor(cfg: RunConfig, out: Path, ros_args: list[str]) -> int:
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+    from rclpy.experimental import EventsExecutor
+
+    from marl_bridge.nodes.spin import spin_until
+    from marl_bridge.nodes.supervisor import SupervisorNode, config_parameters
+    from marl_bridge.recording.run_card import write_run_card
+
+    with rclpy.init(args=ros_args):
+        node = SupervisorNode(config_parameters(cfg), topology="external")
+        executor = EventsExecutor()
+        executor.add_node(node)
+        try:
+            spin_until(executor, node.done)
+            card = node.done.result()
+        except (KeyboardInterrupt, ExternalShutdownException):
+            card = node.interrupt("signal")
+        print(f"run card: {write_run_card(card, out)}")
+        node.destroy_node()
+    return 0 if card["status"] == "complete" else EXIT_INTERRUPTED
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ros_args: list[str] = []
+    if "--ros-args" in argv:
+        i = argv.index("--ros-args")
+        argv, ros_args = argv[:i], ["marl-bridge", *argv[i:]]
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            cfg = _load(args.config, episodes=args.episodes, seed=args.seed, topology=args.topology,
+                        out_dir=str(args.out) if args.out else None)
+            return cmd_run(cfg, Path(cfg.run.out_dir), progress=not args.no_progress)
+        if args.command == "check":
+            return cmd_check(_load(args.config))
+        if args.command == "supervisor":
+            cfg = _load(args.config, out_dir=str(args.out) if args.out else None)
+            return cmd_supervisor(cfg, Path(cfg.run.out_dir), ros_args)
+        from marl_bridge.cli.team import spin_actors
+        return spin_actors(_load(args.config), args.agent, ros_args or None)
+    except ConfigError as exc:
+        print(f"marl-bridge: config error: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

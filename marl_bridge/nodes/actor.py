@@ -1,0 +1,119 @@
+"""The actor node: one agent's policy, seeing only its own observation topic.
+
+It needs no copy of the environment: the supervisor publishes the agent's spaces and the run seed on a
+latched `spec` topic. Once its observation subscription and action publisher are both matched it
+publishes a latched READY status; then it answers every observation with one action for the same
+(episode, step). A repeated observation gets the same action again, never a fresh sample.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from typing import Any
+
+import numpy as np
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+
+from marl_bridge.codec import SpaceCodec, space_from_json
+from marl_bridge.config import ConfigError
+from marl_bridge.msg import Action, ActorStatus, AgentSpec, Observation
+from marl_bridge.nodes.supervisor import config_from_node
+from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, agent_topic
+from marl_bridge.policies import Policy, make_policy
+from marl_bridge.seeds import policy_seed
+
+
+class ActorNode(Node):
+    """Runs `cfg.policy.for_agent(agent)` for one agent. Parameter `actor.agent` names the agent."""
+
+    def __init__(self, parameters: list[Parameter] | None = None, *, agent: str | None = None,
+                 namespace: str = "", cli_args: list[str] | None = None) -> None:
+        params = list(parameters or [])
+        if agent is not None:
+            params.append(Parameter("actor.agent", value=agent))
+        super().__init__("actor", namespace=namespace, parameter_overrides=params, cli_args=cli_args,
+                         automatically_declare_parameters_from_overrides=True)
+        self.cfg = config_from_node(self)
+        if not self.has_parameter("actor.agent"):
+            raise ConfigError(f"node {self.get_fully_qualified_name()}: parameter actor.agent is required "
+                              "(the agent this actor plays)")
+        self.agent: str = self.get_parameter("actor.agent").value
+        self.team = self.cfg.supervisor.team
+        self.policy_cfg = self.cfg.policy.for_agent(self.agent)
+        self.policy: Policy | None = None
+        self.obs_codec: SpaceCodec | None = None
+        self.act_codec: SpaceCodec | None = None
+        self.run_seed = 0
+        self.episode = -1
+        self.last_key: tuple[int, int] | None = None
+        self.last_action: Action | None = None
+        self.actions_sent = 0
+
+        topic = agent_topic
+        self.status_pub = self.create_publisher(ActorStatus, topic(self.team, self.agent, "status"), LATCHED_QOS)
+        self.action_pub = self.create_publisher(Action, topic(self.team, self.agent, "action"), STREAM_QOS)
+        self.obs_sub = self.create_subscription(Observation, topic(self.team, self.agent, "observation"),
+                                                self._on_observation, STREAM_QOS)
+        self.spec_sub = self.create_subscription(AgentSpec, topic(self.team, self.agent, "spec"),
+                                                 self._on_spec, LATCHED_QOS)
+        self._publish_status(ActorStatus.STATE_WAITING)
+        self.ready_timer = self.create_timer(0.02, self._check_ready)
+
+    def _publish_status(self, state: int) -> None:
+        desc = self.policy.description if self.policy is not None else self.policy_cfg.describe()
+        msg = ActorStatus(agent=self.agent, state=state, policy=desc)
+        msg.header.stamp = self.get_clock().now().to_msg()
+        self.status_pub.publish(msg)
+
+    def _on_spec(self, msg: AgentSpec) -> None:
+        if self.policy is not None:
+            return
+        obs_space = space_from_json(json.loads(msg.observation_space))
+        act_space = space_from_json(json.loads(msg.action_space))
+        self.obs_codec = SpaceCodec(obs_space, f"observation space of {self.agent!r}")
+        self.act_codec = SpaceCodec(act_space, f"action space of {self.agent!r}")
+        self.run_seed = int(msg.run_seed)
+        self.policy = make_policy(self.policy_cfg, self.agent, obs_space, act_space)
+
+    def _check_ready(self) -> None:
+        # Ready = spec received and both directions matched, so the first observation and the first
+        # action are not lost to discovery (reliable QoS only covers matched readers).
+        if (self.policy is not None and self.action_pub.get_subscription_count() > 0
+                and self.obs_sub.get_publisher_count() > 0):
+            self.ready_timer.cancel()
+            self._publish_status(ActorStatus.STATE_READY)
+
+    def _on_observation(self, msg: Observation) -> None:
+        if self.policy is None or self.obs_codec is None or self.act_codec is None:
+            self.get_logger().warning("observation before the agent spec; ignored")
+            return
+        key = (msg.episode, msg.step)
+        if key == self.last_key and self.last_action is not None:
+            self.action_pub.publish(self.last_action)
+            return
+        if msg.layout != self.obs_codec.layout or len(msg.data) != self.obs_codec.size:
+            self.get_logger().error(f"observation layout {msg.layout}/{len(msg.data)} values does not match "
+                                    f"the spec ({self.obs_codec.layout}/{self.obs_codec.size}); not acting")
+            return
+        if msg.episode != self.episode:
+            self.episode = msg.episode
+            self.policy.reset(policy_seed(self.run_seed, self.agent, msg.episode))
+        obs: Any = self.obs_codec.decode(np.frombuffer(msg.data, dtype=np.float64))
+        try:
+            data = self.act_codec.encode(self.policy.act(obs))
+        except Exception as exc:  # a policy bug must not kill the robot's node: the supervisor falls back
+            self.get_logger().error(f"policy {self.policy.description} failed at episode {msg.episode} "
+                                    f"step {msg.step}: {type(exc).__name__}: {exc}; no action sent")
+            return
+        out = Action(agent=self.agent, episode=msg.episode, step=msg.step, layout=self.act_codec.layout)
+        out.header.stamp = msg.header.stamp
+        out.data = array("d", data.tobytes())
+        self.last_key, self.last_action = key, out
+        self.actions_sent += 1
+        self.action_pub.publish(out)
+
+    def stop(self) -> None:
+        """Say goodbye on the latched status topic (the supervisor may log the actor as leaving)."""
+        self._publish_status(ActorStatus.STATE_STOPPING)

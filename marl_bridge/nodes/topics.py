@@ -1,0 +1,53 @@
+"""Topic names and QoS profiles shared by the supervisor, actors and tests.
+
+Per agent, under /<team>/<agent>/: observation, action, step_result (reliable, volatile), spec and
+status (reliable, transient local: late joiners still get them). Team-wide: /<team>/safety_events and
+/<team>/episode_summary; service /<team>/reset.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+from marl_bridge.config import ConfigError
+
+STREAM_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE,
+                        history=HistoryPolicy.KEEP_LAST, depth=10)
+LATCHED_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                         history=HistoryPolicy.KEEP_LAST, depth=1)
+EVENTS_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE,
+                        history=HistoryPolicy.KEEP_LAST, depth=100)
+
+_BAD = re.compile(r"[^A-Za-z0-9_]")
+
+
+def ros_name(agent: str) -> str:
+    """A ROS-safe name token for a PettingZoo agent id ("player-1" -> "player_1", "0" -> "a_0")."""
+    token = _BAD.sub("_", agent)
+    return f"a_{token}" if not token or token[0].isdigit() else token
+
+
+def ros_names(agents: list[str]) -> dict[str, str]:
+    """Map every agent to its ROS name; refuse two agents that would share a topic."""
+    names = {a: ros_name(a) for a in agents}
+    seen: dict[str, str] = {}
+    for agent, name in names.items():
+        if name in seen:
+            raise ConfigError(f"agents {seen[name]!r} and {agent!r} both map to ROS name {name!r}")
+        seen[name] = agent
+    return names
+
+
+def agent_ns(team: str, agent: str) -> str:
+    return f"/{team}/{ros_name(agent)}"
+
+
+def agent_topic(team: str, agent: str, leaf: str) -> str:
+    return f"{agent_ns(team, agent)}/{leaf}"
+
+
+def team_topic(team: str, leaf: str) -> str:
+    return f"/{team}/{leaf}"

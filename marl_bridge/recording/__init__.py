@@ -1,0 +1,1 @@
+"""Recording: the run card (one JSON artifact per run) and the per-agent table."""
