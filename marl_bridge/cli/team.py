@@ -23,6 +23,8 @@ from typing import Any
 import rclpy
 from rclpy.executors import ExternalShutdownException
 from rclpy.experimental import EventsExecutor
+from rclpy.node import Node
+from rclpy.task import Future
 
 from marl_bridge.config import RunConfig, dump_yaml
 from marl_bridge.envs.episode import EpisodeRecord
@@ -54,10 +56,15 @@ def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
 
 def run_team(cfg: RunConfig, out_dir: Path,
              on_episode: Callable[[EpisodeRecord], None] | None = None,
-             on_start: Callable[[SupervisorNode], None] | None = None) -> dict[str, Any]:
+             extra_nodes: Callable[[], list[Node]] | None = None,
+             drain: Callable[[dict[str, Any]], Future] | None = None, drain_timeout_s: float = 10.0
+             ) -> dict[str, Any]:
     """Run `cfg` over DDS in `cfg.run.topology`; return the run card (also when interrupted).
 
-    Raises ConfigError before anything is started when the config or the env is wrong.
+    `extra_nodes` builds nodes (monitors, recorders) that share this process's executor; they are
+    added before the supervisor starts stepping. `drain(card)` returns a future the executor keeps
+    spinning for after the run (at most `drain_timeout_s`), so those nodes can take the last messages. Raises ConfigError before anything is started when the
+    config or the env is wrong.
     """
     config_path = dump_yaml(cfg, out_dir / "config.yaml")
     children: list[subprocess.Popen[bytes]] = []
@@ -65,7 +72,7 @@ def run_team(cfg: RunConfig, out_dir: Path,
     rclpy.init(args=[])
     executor = EventsExecutor()
     supervisor: SupervisorNode | None = None
-    actors: list[ActorNode] = []
+    actors: list[Node] = []
     try:
         supervisor = SupervisorNode(config_parameters(cfg), on_episode=on_episode)
         executor.add_node(supervisor)
@@ -79,13 +86,17 @@ def run_team(cfg: RunConfig, out_dir: Path,
             groups = [agents] if cfg.run.topology == "actors" else [[a] for a in agents]
             for group in groups:
                 children.append(subprocess.Popen(actor_command(config_path, group), env=os.environ.copy()))
-        if on_start is not None:
-            on_start(supervisor)
+        if extra_nodes is not None:
+            for node in extra_nodes():
+                actors.append(node)
+                executor.add_node(node)
         try:
             spin_until(executor, supervisor.done)
             card = supervisor.done.result() if supervisor.done.done() else supervisor.interrupt("shutdown")
         except (KeyboardInterrupt, ExternalShutdownException):
             card = supervisor.interrupt("signal")
+        if drain is not None and rclpy.ok():
+            executor.spin_until_future_complete(drain(card), timeout_sec=drain_timeout_s)
         return card
     finally:
         signal.signal(signal.SIGTERM, previous_term)

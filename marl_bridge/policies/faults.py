@@ -1,0 +1,59 @@
+"""Fault-injecting policies, for testing a team's safety handling end to end (and for users' drills).
+
+Each wraps a base policy (zero action by default) and misbehaves on chosen steps of every episode:
+`late` sleeps `delay_s` before answering (the actor callback itself is slow, as a stuck robot would be),
+`nan` answers with NaN values. Use them as scripted entry points:
+    {kind: scripted, entry_point: "marl_bridge.policies.faults:late", kwargs: {steps: [2, 5], delay_s: 0.3}}
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from marl_bridge.safety.fallback import zero_action
+
+
+class _Faulty:
+    def __init__(self, action_space: spaces.Space, steps: list[int]) -> None:
+        self.space = action_space
+        self.steps = set(steps)
+        self.t = 0
+
+    def reset(self, seed: int) -> None:
+        self.t = 0
+
+    def act(self, observation: Any) -> Any:
+        step, self.t = self.t, self.t + 1
+        return self.fault(zero_action(self.space)) if step in self.steps else zero_action(self.space)
+
+    def fault(self, action: Any) -> Any:
+        raise NotImplementedError
+
+
+class _Late(_Faulty):
+    def __init__(self, action_space: spaces.Space, steps: list[int], delay_s: float) -> None:
+        super().__init__(action_space, steps)
+        self.delay_s = delay_s
+
+    def fault(self, action: Any) -> Any:
+        time.sleep(self.delay_s)  # deliberately blocks: this policy plays a hung actor
+        return action
+
+
+class _NaN(_Faulty):
+    def fault(self, action: Any) -> Any:
+        return np.full(np.shape(action), np.nan)
+
+
+def late(agent: str, observation_space: spaces.Space, action_space: spaces.Space, *, steps: list[int],
+         delay_s: float) -> _Late:
+    return _Late(action_space, steps, delay_s)
+
+
+def nan(agent: str, observation_space: spaces.Space, action_space: spaces.Space, *,
+        steps: list[int]) -> _NaN:
+    return _NaN(action_space, steps)

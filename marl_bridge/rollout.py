@@ -1,0 +1,54 @@
+"""Direct rollout: the same team stepped in-process, without ROS.
+
+It mirrors exactly what the bridge does: spaces travel through their JSON form, observations and
+actions through the codec, policies reset with the same derived seeds, invalid actions get the same
+fallback. So a run through ROS must reproduce it bit for bit (test/nodes/test_equivalence.py), and
+bench/ uses it as the "direct env" reference.
+"""
+
+from __future__ import annotations
+
+import json
+
+from marl_bridge.codec import CodecError, SpaceCodec, space_from_json
+from marl_bridge.config import RunConfig
+from marl_bridge.envs.episode import EpisodeRecord, TeamEpisode
+from marl_bridge.envs.factory import make_env
+from marl_bridge.policies import Policy, make_policy
+from marl_bridge.safety.fallback import Fallback
+from marl_bridge.seeds import episode_seed, policy_seed
+
+
+def direct_rollout(cfg: RunConfig, episodes: int | None = None) -> list[EpisodeRecord]:
+    env = make_env(cfg.env)
+    agents = list(env.possible_agents)
+    obs_codecs = {a: SpaceCodec(env.observation_space(a), f"observation space of {a!r}") for a in agents}
+    act_codecs = {a: SpaceCodec(env.action_space(a), f"action space of {a!r}") for a in agents}
+    # What an actor sees: spaces rebuilt from the JSON the supervisor publishes.
+    actor_obs = {a: SpaceCodec(space_from_json(json.loads(obs_codecs[a].json))) for a in agents}
+    actor_act = {a: SpaceCodec(space_from_json(json.loads(act_codecs[a].json))) for a in agents}
+    policies: dict[str, Policy] = {a: make_policy(cfg.policy.for_agent(a), a, actor_obs[a].space,
+                                                  actor_act[a].space) for a in agents}
+    fallbacks = {a: Fallback(cfg.supervisor.fallback_for(a), act_codecs[a], a) for a in agents}
+    episode = TeamEpisode(env, obs_codecs, cfg.supervisor.max_steps)
+    records = []
+    for index in range(cfg.run.episodes if episodes is None else episodes):
+        encoded = episode.reset(index, episode_seed(cfg.run.seed, index))
+        for agent in agents:
+            policies[agent].reset(policy_seed(cfg.run.seed, agent, index))
+            fallbacks[agent].reset()
+        while not episode.done:
+            actions, used_fallback = {}, set()
+            for agent, data in encoded.items():
+                try:
+                    raw = actor_act[agent].encode(policies[agent].act(actor_obs[agent].decode(data)))
+                    actions[agent] = act_codecs[agent].decode_checked(raw)
+                    fallbacks[agent].remember(actions[agent])
+                except (CodecError, ValueError, TypeError):
+                    actions[agent] = fallbacks[agent].action()
+                    used_fallback.add(agent)
+            episode.step(actions, used_fallback)
+            encoded = episode.encoded
+        records.append(episode.finish())
+    env.close()
+    return records
