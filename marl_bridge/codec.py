@@ -145,8 +145,6 @@ class SpaceCodec:
             return out
         out = np.empty(self.size, dtype=np.float64)
         self._encode_into(self.space, value, out, iter(self._leaves))
-        if self._int_mask is not None and np.any(np.abs(out[self._int_mask]) > EXACT_INT_LIMIT):
-            raise CodecError(f"{self.where}: integer value beyond +-2**53 cannot travel exactly as float64")
         return out
 
     def _encode_into(self, space: spaces.Space, value: Any, out: np.ndarray, leaves: Any) -> None:
@@ -163,6 +161,9 @@ class SpaceCodec:
         if arr.size != leaf.size:
             raise CodecError(f"{self.where}: leaf at offset {leaf.offset} has {arr.size} elements, "
                              f"expected {leaf.size}")
+        if leaf.integral and arr.size and arr.dtype.kind in "iu" and (
+                int(arr.max()) > EXACT_INT_LIMIT or int(arr.min()) < -EXACT_INT_LIMIT):
+            raise CodecError(f"{self.where}: integer value beyond +-2**53 cannot travel exactly as float64")
         out[leaf.offset:leaf.offset + leaf.size] = arr
 
     # -- decode ---------------------------------------------------------------------------------

@@ -1,0 +1,54 @@
+"""Config loading: strict keys, errors that name the file and key, ROS-parameter round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import CONFIG_DIR
+
+from marl_bridge.config import ConfigError, from_flat, load, to_flat
+
+ALL_CONFIGS = sorted(CONFIG_DIR.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", ALL_CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_load_and_survive_ros_parameters(path: Path) -> None:
+    cfg = load(path)
+    again = from_flat(to_flat(cfg), source="params")
+    assert again.to_dict() == cfg.to_dict()
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "bad.yaml"
+    p.write_text(text)
+    return p
+
+
+GOOD = (CONFIG_DIR / "point_team.yaml").read_text()
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (("step_deadline_s: 0.5", "step_deadline_s: fast"), r"supervisor\.step_deadline_s must be a number"),
+    (("step_deadline_s: 0.5", "step_deadlin_s: 0.5"), r"unknown key supervisor\.step_deadlin_s"),
+    (("      seed: 7\n", ""), r"missing required key run\.seed"),
+    (("topology: single", "topology: star"), r"run\.topology is 'star'"),
+    (("kind: zero", "kind: brake"), r"supervisor\.fallback\.kind is 'brake'"),
+    (("kind: scripted", "kind: magic"), r"policy\.default\.kind is 'magic'"),
+    (("entry_point: marl_bridge.envs.point_team:parallel_env", "entry_point: nothing_here"),
+     r"env\.entry_point must be 'module:callable'"),
+    (("episodes: 5", "episodes: 0"), r"run\.episodes must be at least 1"),
+])
+def test_bad_values_name_file_and_key(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+    assert edit[0] in GOOD
+    path = _write(tmp_path, GOOD.replace(edit[0], edit[1], 1))
+    with pytest.raises(ConfigError, match=message) as err:
+        load(path)
+    assert str(path) in str(err.value)
+
+
+def test_unreadable_and_invalid_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load(tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load(_write(tmp_path, "run: [unclosed"))
