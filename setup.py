@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import sysconfig
 from glob import glob
 from pathlib import Path
 
@@ -106,8 +105,10 @@ setup(
         "numpy", "gymnasium>=1.0", "pettingzoo>=1.24", "pyyaml", "tqdm",
     ],
     extras_require={
-        "envs": ["pettingzoo[sisl]>=1.24", "pygame", "mpe2"],
-        "test": ["pytest", "hypothesis", "ruff", "pygame", "mpe2", "pettingzoo>=1.24"],
+        # pursuit_v5 (pettingzoo.sisl) needs pygame; mpe2 brings pygame-ce, which provides it. Installing
+        # both pygame and pygame-ce makes them overwrite each other's files, so only pygame-ce is named.
+        "envs": ["mpe2"],
+        "test": ["pytest", "hypothesis", "ruff", "mpe2"],
     },
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),

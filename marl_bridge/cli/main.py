@@ -13,7 +13,6 @@ Arguments after --ros-args go to ROS (remappings, --params-file, ...).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any

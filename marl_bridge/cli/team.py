@@ -29,8 +29,8 @@ from rclpy.task import Future
 from marl_bridge.config import RunConfig, dump_yaml
 from marl_bridge.envs.episode import EpisodeRecord
 from marl_bridge.nodes.actor import ActorNode
-from marl_bridge.nodes.supervisor import SupervisorNode, config_parameters
 from marl_bridge.nodes.spin import spin_forever, spin_until
+from marl_bridge.nodes.supervisor import SupervisorNode, config_parameters
 from marl_bridge.nodes.topics import agent_ns
 
 
@@ -63,8 +63,8 @@ def run_team(cfg: RunConfig, out_dir: Path,
 
     `extra_nodes` builds nodes (monitors, recorders) that share this process's executor; they are
     added before the supervisor starts stepping. `drain(card)` returns a future the executor keeps
-    spinning for after the run (at most `drain_timeout_s`), so those nodes can take the last messages. Raises ConfigError before anything is started when the
-    config or the env is wrong.
+    spinning for after the run (at most `drain_timeout_s`), so those nodes can take the last messages.
+    Raises ConfigError before anything is started when the config or the env is wrong.
     """
     config_path = dump_yaml(cfg, out_dir / "config.yaml")
     children: list[subprocess.Popen[bytes]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from typing import Any
 
@@ -23,10 +24,8 @@ def load_entry_point(entry_point: str, where: str) -> Any:
     for attr in attr_path.split("."):
         path = f"{path}.{attr}"
         if not hasattr(obj, attr):  # a submodule its package does not import (mpe2:simple_spread_v3)
-            try:
+            with contextlib.suppress(ImportError):
                 importlib.import_module(path)
-            except ImportError:
-                pass
         try:
             obj = getattr(obj, attr)
         except AttributeError:

@@ -26,7 +26,15 @@ from marl_bridge.codec import SpaceCodec, space_to_json
 from marl_bridge.config import RunConfig
 from marl_bridge.envs.episode import AgentResult, EpisodeRecord, TeamEpisode
 from marl_bridge.envs.factory import make_env
-from marl_bridge.msg import Action, ActorStatus, AgentSpec, EpisodeSummary, Observation, SafetyEvent, StepResult
+from marl_bridge.msg import (
+    Action,
+    ActorStatus,
+    AgentSpec,
+    EpisodeSummary,
+    Observation,
+    SafetyEvent,
+    StepResult,
+)
 from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, STREAM_QOS, agent_topic, ros_names, team_topic
 from marl_bridge.recording.run_card import info_json
 from marl_bridge.safety.action_gate import Verdict, check_action

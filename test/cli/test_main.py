@@ -1,0 +1,91 @@
+"""The `marl-bridge` command line as a user runs it: real processes, real DDS."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import rclpy
+from conftest import CONFIG_DIR
+from rclpy.experimental import EventsExecutor
+from rclpy.task import Future
+
+from marl_bridge.msg import EpisodeSummary
+from marl_bridge.nodes.topics import STREAM_QOS
+
+CLI = [sys.executable, "-P", "-m", "marl_bridge.cli"]
+
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
+
+
+def test_bad_config_exits_2_naming_key_and_file_and_starts_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((CONFIG_DIR / "point_team.yaml").read_text().replace("episodes: 5", "episodes: many"))
+    out = tmp_path / "out"
+    proc = _cli("run", str(bad), "--out", str(out))
+    assert proc.returncode == 2
+    assert "run.episodes must be an integer" in proc.stderr and str(bad) in proc.stderr
+    assert not out.exists()
+
+
+def test_env_that_cannot_be_built_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad_env.yaml"
+    bad.write_text((CONFIG_DIR / "point_team.yaml").read_text().replace(
+        "marl_bridge.envs.point_team:parallel_env", "no_such_package.envs:make"))
+    proc = _cli("run", str(bad), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert "cannot import module 'no_such_package.envs'" in proc.stderr
+
+
+@pytest.mark.ros
+def test_run_writes_run_card_and_prints_per_agent_table(tmp_path: Path) -> None:
+    proc = _cli("run", str(CONFIG_DIR / "point_team.yaml"), "--episodes", "2", "--seed", "9",
+                "--out", str(tmp_path), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    card = json.loads((tmp_path / "run_card.json").read_text())
+    assert card["schema_version"] == 1 and card["status"] == "complete"
+    assert card["env"]["api"] == "parallel" and "distance to own goal" in card["env"]["reward_definition"]
+    assert card["agents"] == ["robot_0", "robot_1", "robot_2", "robot_3"]
+    assert card["policy_sharing"] == "shared"
+    assert card["seeds"]["run_seed"] == 9 and len(card["seeds"]["episode_seeds"]) == 2
+    assert set(card["returns"]) == set(card["agents"])
+    assert all(p["reported"].startswith("scripted") for p in card["policies"].values())
+    for agent in card["agents"]:
+        assert agent in proc.stdout  # the per-agent table
+    assert (tmp_path / "config.yaml").exists()
+
+
+@pytest.mark.ros
+def test_sigint_mid_run_keeps_the_run_card(tmp_path: Path) -> None:
+    """Interrupt after the first episode summary crossed DDS: exit 130, finished episodes kept."""
+    proc = subprocess.Popen([*CLI, "run", str(CONFIG_DIR / "point_team.yaml"), "--episodes", "100000",
+                             "--out", str(tmp_path), "--no-progress"], env=os.environ.copy(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with rclpy.init():
+            node = rclpy.create_node("summary_probe")
+            first: Future = Future()
+            node.create_subscription(EpisodeSummary, "/team/episode_summary",
+                                     lambda m: first.done() or first.set_result(m.episode), STREAM_QOS)
+            executor = EventsExecutor()
+            executor.add_node(node)
+            executor.spin_until_future_complete(first, timeout_sec=60)
+            assert first.done(), "no episode summary within 60 s"
+            node.destroy_node()
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    card = json.loads((tmp_path / "run_card.json").read_text())
+    assert card["status"].startswith("interrupted")
+    assert len(card["episodes"]) >= 1
+    assert all(len(ep["returns"]) == 4 for ep in card["episodes"])
