@@ -36,13 +36,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     sup = sub.add_parser("supervisor", help="run the supervisor node alone")
-    sup.add_argument("--config", type=Path, required=True)
+    sup.add_argument("--config", type=Path, help="config file (default: the node's ROS parameters)")
     sup.add_argument("--out", type=Path)
 
     for name in ("actor", "actors"):
         act = sub.add_parser(name, help="run actor node(s) alone")
-        act.add_argument("--config", type=Path, required=True)
-        act.add_argument("--agent", action="append", required=True)
+        act.add_argument("--config", type=Path, help="config file (default: the node's ROS parameters)")
+        act.add_argument("--agent", action="append", help="agent to play (default: parameter actor.agent)")
 
     check = sub.add_parser("check", help="validate a config and build its env; start nothing")
     check.add_argument("config", type=Path)
@@ -103,7 +103,7 @@ def cmd_run(cfg: RunConfig, out: Path, progress: bool) -> int:
     return 0 if card["status"] == "complete" else EXIT_INTERRUPTED
 
 
-def cmd_supervisor(cfg: RunConfig, out: Path, ros_args: list[str]) -> int:
+def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str]) -> int:
     import rclpy
     from rclpy.executors import ExternalShutdownException
     from rclpy.experimental import EventsExecutor
@@ -112,8 +112,9 @@ def cmd_supervisor(cfg: RunConfig, out: Path, ros_args: list[str]) -> int:
     from marl_bridge.nodes.supervisor import SupervisorNode, config_parameters
     from marl_bridge.recording.run_card import write_run_card
 
-    with rclpy.init(args=ros_args):
-        node = SupervisorNode(config_parameters(cfg), topology="external")
+    with rclpy.init(args=ros_args or None):
+        node = SupervisorNode(config_parameters(cfg) if cfg else None, topology="external")
+        out = out or Path(node.cfg.run.out_dir)
         executor = EventsExecutor()
         executor.add_node(node)
         try:
@@ -141,10 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return cmd_check(_load(args.config))
         if args.command == "supervisor":
-            cfg = _load(args.config, out_dir=str(args.out) if args.out else None)
-            return cmd_supervisor(cfg, Path(cfg.run.out_dir), ros_args)
+            cfg = _load(args.config) if args.config else None
+            return cmd_supervisor(cfg, args.out, ros_args)
         from marl_bridge.cli.team import spin_actors
-        return spin_actors(_load(args.config), args.agent, ros_args or None)
+        return spin_actors(_load(args.config) if args.config else None, args.agent or [], ros_args or None)
     except ConfigError as exc:
         print(f"marl-bridge: config error: {exc}", file=sys.stderr)
         return EXIT_BAD_CONFIG

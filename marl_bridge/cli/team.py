@@ -26,7 +26,7 @@ from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from rclpy.task import Future
 
-from marl_bridge.config import RunConfig, dump_yaml
+from marl_bridge.config import ConfigError, RunConfig, dump_yaml
 from marl_bridge.envs.episode import EpisodeRecord
 from marl_bridge.nodes.actor import ActorNode
 from marl_bridge.nodes.spin import spin_forever, spin_until
@@ -109,12 +109,23 @@ def run_team(cfg: RunConfig, out_dir: Path,
             rclpy.shutdown()
 
 
-def spin_actors(cfg: RunConfig, agents: list[str], cli_args: list[str] | None = None) -> int:
-    """Run actor nodes for `agents` in this process until shutdown (what a robot runs)."""
+def spin_actors(cfg: RunConfig | None, agents: list[str], cli_args: list[str] | None = None) -> int:
+    """Run actor nodes for `agents` in this process until shutdown (what a robot runs).
+
+    Without `cfg` the single actor takes its config (and `actor.agent`) from its ROS parameters, as
+    under `ros2 launch` with a params file.
+    """
     with rclpy.init(args=cli_args):
         executor = EventsExecutor()
-        nodes = [ActorNode(config_parameters(cfg), agent=a, namespace=agent_ns(cfg.supervisor.team, a))
-                 for a in agents]
+        if cfg is None:
+            if len(agents) > 1:
+                raise ConfigError("several --agent need --config: ROS parameters configure one actor node")
+            nodes = [ActorNode(None, agent=agents[0] if agents else None)]
+        else:
+            if not agents:
+                raise ConfigError(f"{cfg.source}: name the agent(s) to play with --agent")
+            nodes = [ActorNode(config_parameters(cfg), agent=a, namespace=agent_ns(cfg.supervisor.team, a))
+                     for a in agents]
         for node in nodes:
             executor.add_node(node)
         try:
@@ -123,6 +134,7 @@ def spin_actors(cfg: RunConfig, agents: list[str], cli_args: list[str] | None = 
             pass
         finally:
             for node in nodes:
+                node.stop()
                 node.destroy_node()
             executor.shutdown()
     return 0

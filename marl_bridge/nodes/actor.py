@@ -115,5 +115,6 @@ class ActorNode(Node):
         self.action_pub.publish(out)
 
     def stop(self) -> None:
-        """Say goodbye on the latched status topic (the supervisor may log the actor as leaving)."""
-        self._publish_status(ActorStatus.STATE_STOPPING)
+        """Say goodbye on the latched status topic, if ROS is still up (a signal may have shut it down)."""
+        if self.context.ok():
+            self._publish_status(ActorStatus.STATE_STOPPING)
