@@ -28,7 +28,7 @@ demo: install
 	$(VENV)/bin/marl-bridge run $(CONFIG)
 
 lint: install
-	$(VENV)/bin/ruff check marl_bridge test bench launch setup.py
+	$(VENV)/bin/ruff check .
 
 test: lint
 	$(VENV)/bin/pytest -q
