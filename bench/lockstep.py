@@ -209,7 +209,7 @@ def bench_bridge(env_cfg: EnvConfig, topology: str, out: Path) -> dict[str, floa
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 4, 8, 16])
-    parser.add_argument("--steps", type=int, default=400, help="joint steps per measurement")
+    parser.add_argument("--steps", type=int, default=600, help="joint steps per measurement")
     parser.add_argument("--envs", nargs="+", default=["trivial", "pursuit"])
     parser.add_argument("--topologies", nargs="+", default=list(TOPOLOGIES))
     parser.add_argument("--quick", action="store_true", help="N = 1, 4; 200 steps")

@@ -134,6 +134,12 @@ class SpaceCodec:
             if leaf.integral:
                 mask[leaf.offset:leaf.offset + leaf.size] = True
         self._int_mask = mask if mask.any() else None
+        # Fast range checks for the common single-leaf spaces; anything else uses space.contains.
+        self._bounds: tuple[np.ndarray, np.ndarray] | None = None
+        if isinstance(space, spaces.Box):
+            self._bounds = (space.low.reshape(-1).astype(np.float64), space.high.reshape(-1).astype(np.float64))
+        elif isinstance(space, spaces.Discrete):
+            self._bounds = (np.array([space.start], np.float64), np.array([space.start + space.n - 1], np.float64))
 
     # -- encode ---------------------------------------------------------------------------------
     def encode(self, value: Any) -> np.ndarray:
@@ -204,6 +210,11 @@ class SpaceCodec:
                     part = flat[leaf.offset:leaf.offset + leaf.size]
                     if part.size and (part.min() < info.min or part.max() > info.max):
                         raise CodecError(f"{self.where}: value outside the range of {leaf.dtype}")
+        if self._bounds is not None:
+            low, high = self._bounds
+            if not ((flat >= low).all() and (flat <= high).all()):
+                raise CodecError(f"{self.where}: value outside the space {self.space}")
+            return self.decode(flat)
         value = self.decode(flat)
         if not self.space.contains(value):
             raise CodecError(f"{self.where}: value outside the space {self.space}")

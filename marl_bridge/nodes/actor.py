@@ -74,6 +74,7 @@ class ActorNode(Node):
         act_space = space_from_json(json.loads(msg.action_space))
         self.obs_codec = SpaceCodec(obs_space, f"observation space of {self.agent!r}")
         self.act_codec = SpaceCodec(act_space, f"action space of {self.agent!r}")
+        self._out = Action(agent=self.agent, layout=self.act_codec.layout)  # refilled for every answer
         self.run_seed = int(msg.run_seed)
         self.policy = make_policy(self.policy_cfg, self.agent, obs_space, act_space)
 
@@ -107,7 +108,8 @@ class ActorNode(Node):
             self.get_logger().error(f"policy {self.policy.description} failed at episode {msg.episode} "
                                     f"step {msg.step}: {type(exc).__name__}: {exc}; no action sent")
             return
-        out = Action(agent=self.agent, episode=msg.episode, step=msg.step, layout=self.act_codec.layout)
+        out = self._out
+        out.episode, out.step = msg.episode, msg.step
         out.header.stamp = msg.header.stamp
         out.data = array("d", data.tobytes())
         self.last_key, self.last_action = key, out

@@ -102,6 +102,10 @@ class SupervisorNode(Node):
         self.summary_pub = self.create_publisher(EpisodeSummary, team_topic(self.team, "episode_summary"),
                                                  STREAM_QOS)
         self.reset_srv = self.create_service(Reset, team_topic(self.team, "reset"), self._on_reset)
+        # One message object per agent and topic, refilled each step: publish() serializes at call time,
+        # and constructing generated messages costs more than the rest of the per-agent step work.
+        self._obs_msgs = {a: Observation(agent=a, layout=self.obs_codecs[a].layout) for a in self.agents}
+        self._result_msgs = {a: StepResult(agent=a) for a in self.agents}
 
         # -- run state -----------------------------------------------------------------------
         self.done: Future = Future()
@@ -176,8 +180,9 @@ class SupervisorNode(Node):
         self.pending = {}
         self.fallback_now = set()
         for agent, data in self.episode.encoded.items():
-            msg = Observation(agent=agent, episode=self.episode_index, step=self.step_index,
-                              layout=self.obs_codecs[agent].layout)
+            msg = self._obs_msgs[agent]
+            msg.episode = self.episode_index
+            msg.step = self.step_index
             msg.header.stamp = stamp
             msg.data = array("d", data.tobytes())  # ~10x cheaper than assigning the ndarray
             self.obs_pubs[agent].publish(msg)
@@ -240,13 +245,18 @@ class SupervisorNode(Node):
             self._publish_observations()
 
     def _publish_results(self, results: list[AgentResult]) -> None:
-        stamp = self.get_clock().now().to_msg()
+        stamp = None
         for r in results:
-            msg = StepResult(agent=r.agent, episode=self.episode_index, step=self.step_index, reward=r.reward,
-                             episode_return=r.episode_return, terminated=r.terminated, truncated=r.truncated,
-                             fallback=r.fallback, info_json=info_json(r.info))
+            pub = self.result_pubs[r.agent]
+            if pub.get_subscription_count() == 0:
+                continue  # nobody listens (yet): skip the serialization; the run card keeps the totals
+            stamp = stamp or self.get_clock().now().to_msg()
+            msg = self._result_msgs[r.agent]
             msg.header.stamp = stamp
-            self.result_pubs[r.agent].publish(msg)
+            msg.episode, msg.step, msg.reward = self.episode_index, self.step_index, r.reward
+            msg.episode_return, msg.terminated, msg.truncated = r.episode_return, r.terminated, r.truncated
+            msg.fallback, msg.info_json = r.fallback, info_json(r.info)
+            pub.publish(msg)
 
     def _end_episode(self, aborted: bool = False) -> None:
         rec = self.episode.finish()
