@@ -140,6 +140,8 @@ class SpaceCodec:
             self._bounds = (space.low.reshape(-1).astype(np.float64), space.high.reshape(-1).astype(np.float64))
         elif isinstance(space, spaces.Discrete):
             self._bounds = (np.array([space.start], np.float64), np.array([space.start + space.n - 1], np.float64))
+        self._finite_bounds = self._bounds is not None and bool(
+            np.isfinite(self._bounds[0]).all() and np.isfinite(self._bounds[1]).all())
 
     # -- encode ---------------------------------------------------------------------------------
     def encode(self, value: Any) -> np.ndarray:
@@ -196,6 +198,11 @@ class SpaceCodec:
         flat = np.asarray(data, dtype=np.float64)
         if flat.ndim != 1 or flat.size != self.size:
             raise CodecError(f"{self.where}: got {flat.size} values, expected {self.size}")
+        if self._bounds is not None and self._int_mask is None:
+            # Float Box: one pass decides the common valid case (NaN fails every comparison).
+            low, high = self._bounds
+            if (flat >= low).all() and (flat <= high).all() and self._finite_bounds:
+                return self.decode(flat)
         if not np.isfinite(flat).all():
             raise CodecError(f"{self.where}: contains NaN or inf")
         if self._int_mask is not None:

@@ -45,6 +45,7 @@ class EpisodeRecord:
     fallbacks: dict[str, int] = field(default_factory=dict)
     observation_digest: dict[str, str] = field(default_factory=dict)
     capped: bool = False  # ended by supervisor.max_steps rather than by the env
+    aborted: bool = False  # cut short by the reset service
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

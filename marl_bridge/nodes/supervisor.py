@@ -22,7 +22,7 @@ from rclpy.parameter import Parameter
 from rclpy.task import Future
 
 from marl_bridge import config as config_mod
-from marl_bridge.codec import SpaceCodec, space_to_json
+from marl_bridge.codec import CodecError, SpaceCodec, space_to_json
 from marl_bridge.config import RunConfig
 from marl_bridge.envs.episode import AgentResult, EpisodeRecord, TeamEpisode
 from marl_bridge.envs.factory import make_env
@@ -197,23 +197,43 @@ class SupervisorNode(Node):
         return callback
 
     def _on_action(self, agent: str, msg: Action) -> None:
-        result = check_action(
-            topic_agent=agent, msg_agent=msg.agent, msg_episode=msg.episode, msg_step=msg.step,
-            layout=msg.layout, data=msg.data, episode=self.episode_index, step=self.step_index,
-            live=self.awaiting and agent in self.episode.encoded,
-            answered=agent in self.pending, known_agents=self.known, codec=self.act_codecs[agent])
-        if result.event is not None:
-            self._event(result.event)
-        if result.verdict is Verdict.IGNORE:
-            return
-        if result.verdict is Verdict.ACCEPT:
-            self.pending[agent] = result.action
-            self.fallbacks[agent].remember(result.action)
+        codec = self.act_codecs[agent]
+        if (self.awaiting and msg.step == self.step_index and msg.episode == self.episode_index
+                and msg.agent == agent and msg.layout == codec.layout and agent not in self.pending
+                and agent in self.episode.encoded):
+            # The common case, an on-time answer to the current step: only the data needs checking.
+            try:
+                action = codec.decode_checked(np.frombuffer(msg.data, dtype=np.float64))
+            except CodecError as exc:
+                self._settle_fallback(agent, SafetyEventData("invalid_action", agent, self.episode_index,
+                                                             self.step_index, str(exc)))
+            else:
+                self.pending[agent] = action
+                self.fallbacks[agent].remember(action)
         else:
-            self.pending[agent] = self.fallbacks[agent].action()
-            self.fallback_now.add(agent)
+            result = check_action(
+                topic_agent=agent, msg_agent=msg.agent, msg_episode=msg.episode, msg_step=msg.step,
+                layout=msg.layout, data=msg.data, episode=self.episode_index, step=self.step_index,
+                live=self.awaiting and agent in self.episode.encoded,
+                answered=agent in self.pending, known_agents=self.known, codec=codec)
+            if result.verdict is Verdict.IGNORE:
+                assert result.event is not None
+                self._event(result.event)
+                return
+            if result.verdict is Verdict.FALLBACK:
+                assert result.event is not None
+                self._settle_fallback(agent, result.event)
+            else:
+                self.pending[agent] = result.action
+                self.fallbacks[agent].remember(result.action)
         if len(self.pending) == len(self.episode.encoded):
             self._step()
+
+    def _settle_fallback(self, agent: str, event: SafetyEventData) -> None:
+        """The agent answered this step, unusably: its fallback stands in and the event is published."""
+        self._event(event)
+        self.pending[agent] = self.fallbacks[agent].action()
+        self.fallback_now.add(agent)
 
     def _on_deadline(self) -> None:
         self.deadline_timer.cancel()
@@ -302,8 +322,8 @@ class SupervisorNode(Node):
         self.seed_override = int(request.seed) if request.use_seed else None
         self.deadline_timer.cancel()
         self.awaiting = False
+        self.episode.record.aborted = True
         self._end_episode(aborted=True)
-        self.records[-1].capped = True
         self._begin_episode()
         response.success = True
         response.episode = self.episode_index
