@@ -40,7 +40,7 @@ from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from rclpy.task import Future
 
-from marl_bridge.cli.team import run_team
+from marl_bridge.cli.team import die_with_parent, run_team
 from marl_bridge.codec import SpaceCodec
 from marl_bridge.config import (
     EnvConfig,
@@ -116,15 +116,26 @@ class HandSupervisor(Node):
         self.actions: dict[str, Any] = {}
         self.lat: list[float] = []
         self.step = 0
+        self.started = False
+        self.obs: dict[str, Any] = {}
         self.timer = self.create_timer(0.02, self.start)
+        self.watchdog = self.create_timer(0.5, self.resend)
 
     def start(self) -> None:
         if all(p.get_subscription_count() for p in self.pubs.values()) and all(
                 s.get_publisher_count() for s in self.subs):
             self.timer.cancel()
-            obs, _ = self.env.reset(seed=0)
-            self.t0 = time.perf_counter()
-            self.publish(obs)
+            self.obs, _ = self.env.reset(seed=0)
+            self.started = True
+            self.publish(self.obs)
+
+    def resend(self) -> None:
+        """The reliable QoS trap: a first sample sent before both sides matched can be lost. Re-send the
+        first step's observations until it completes (timing starts after the first step)."""
+        if self.started and self.step == 0:
+            self.publish(self.obs)
+        elif self.step > 0:
+            self.watchdog.cancel()
 
     def publish(self, obs: dict[str, Any]) -> None:
         self.actions = {}
@@ -137,12 +148,15 @@ class HandSupervisor(Node):
         self.actions[msg.agent] = self.act[msg.agent].decode(np.frombuffer(msg.data, dtype=np.float64))
         if len(self.actions) == len(self.env.agents):
             obs, *_ = self.env.step(self.actions)
-            self.lat.append(time.perf_counter() - self.ts)
+            if self.step == 0:
+                self.t0 = time.perf_counter()  # steady state: discovery and first-step warm-up excluded
+            else:
+                self.lat.append(time.perf_counter() - self.ts)
             self.step += 1
             if self.env.agents:
                 self.publish(obs)
             else:
-                self.done.set_result(stats(self.lat, self.step, time.perf_counter() - self.t0))
+                self.done.set_result(stats(self.lat, self.step - 1, time.perf_counter() - self.t0))
 
 
 class HandActor(Node):
@@ -185,7 +199,7 @@ def bench_hand(env_cfg: EnvConfig, topology: str) -> dict[str, float]:
             env_json = json.dumps(dataclasses.asdict(env_cfg))
             for group in groups:
                 children.append(subprocess.Popen([sys.executable, "-P", __file__, "--hand-actor", env_json, *group],
-                                                 env=os.environ.copy()))
+                                                 env=os.environ.copy(), preexec_fn=die_with_parent))
         try:
             spin_until(executor, sup.done)
             return sup.done.result()

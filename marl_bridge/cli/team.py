@@ -12,6 +12,8 @@ nodes separately would serve only one of them at a time.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -40,6 +42,12 @@ def actor_command(config_path: Path, agents: list[str]) -> list[str]:
     for agent in agents:
         cmd += ["--agent", agent]
     return cmd
+
+
+def die_with_parent() -> None:
+    """In a child before exec: get SIGTERM when the parent dies, so a killed run leaves no actors behind."""
+    with contextlib.suppress(OSError):  # not Linux: _stop_children still ends them on any normal exit
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
 
 
 def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
@@ -85,7 +93,8 @@ def run_team(cfg: RunConfig, out_dir: Path,
         else:
             groups = [agents] if cfg.run.topology == "actors" else [[a] for a in agents]
             for group in groups:
-                children.append(subprocess.Popen(actor_command(config_path, group), env=os.environ.copy()))
+                children.append(subprocess.Popen(actor_command(config_path, group), env=os.environ.copy(),
+                                                 preexec_fn=die_with_parent))
         if extra_nodes is not None:
             for node in extra_nodes():
                 actors.append(node)

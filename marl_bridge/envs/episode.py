@@ -88,17 +88,19 @@ class TeamEpisode:
     def _take(self, obs: dict[str, Any]) -> None:
         self.observations = obs
         self.encoded = {}
+        codecs, digests = self.obs_codecs, self._digests
         for agent in self.env.agents:
-            data = self.obs_codecs[agent].encode(obs[agent])
+            data = codecs[agent].encode(obs[agent])
             self.encoded[agent] = data
-            self._digests[agent].update(data.tobytes())
+            digests[agent].update(data)  # the float64 buffer itself, no copy
 
     def step(self, actions: dict[str, Any], fallback: set[str]) -> list[AgentResult]:
         """Step with one action per live agent; `fallback` names agents given their fallback."""
         rec = self.record
         assert rec is not None
         acting = list(self.env.agents)
-        obs, rewards, terms, truncs, infos = self.env.step({a: actions[a] for a in acting})
+        obs, rewards, terms, truncs, infos = self.env.step(
+            actions if len(actions) == len(acting) else {a: actions[a] for a in acting})
         rec.steps += 1
         rec.capped = bool(self.max_steps and rec.steps >= self.max_steps and self.env.agents)
         results = []

@@ -94,14 +94,15 @@ class ActorNode(Node):
         if key == self.last_key and self.last_action is not None:
             self.action_pub.publish(self.last_action)
             return
-        if msg.layout != self.obs_codec.layout or len(msg.data) != self.obs_codec.size:
-            self.get_logger().error(f"observation layout {msg.layout}/{len(msg.data)} values does not match "
+        raw = msg.data
+        if msg.layout != self.obs_codec.layout or len(raw) != self.obs_codec.size:
+            self.get_logger().error(f"observation layout {msg.layout}/{len(raw)} values does not match "
                                     f"the spec ({self.obs_codec.layout}/{self.obs_codec.size}); not acting")
             return
         if msg.episode != self.episode:
             self.episode = msg.episode
             self.policy.reset(policy_seed(self.run_seed, self.agent, msg.episode))
-        obs: Any = self.obs_codec.decode(np.frombuffer(msg.data, dtype=np.float64))
+        obs: Any = self.obs_codec.decode(np.frombuffer(raw, dtype=np.float64))
         try:
             data = self.act_codec.encode(self.policy.act(obs))
         except Exception as exc:  # a policy bug must not kill the robot's node: the supervisor falls back
