@@ -74,7 +74,6 @@ def run_team(cfg: RunConfig, out_dir: Path,
     spinning for after the run (at most `drain_timeout_s`), so those nodes can take the last messages.
     Raises ConfigError before anything is started when the config or the env is wrong.
     """
-    config_path = dump_yaml(cfg, out_dir / "config.yaml")
     children: list[subprocess.Popen[bytes]] = []
     previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
     rclpy.init(args=[])
@@ -85,6 +84,7 @@ def run_team(cfg: RunConfig, out_dir: Path,
         supervisor = SupervisorNode(config_parameters(cfg), on_episode=on_episode)
         executor.add_node(supervisor)
         agents = supervisor.agents
+        config_path = dump_yaml(cfg, out_dir / "config.yaml")  # only once the config proved buildable
         if cfg.run.topology == "single":
             for agent in agents:
                 node = ActorNode(config_parameters(cfg), agent=agent, namespace=agent_ns(cfg.supervisor.team, agent))

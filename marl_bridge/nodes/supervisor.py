@@ -83,6 +83,8 @@ class SupervisorNode(Node):
                 raise config_mod.ConfigError(
                     f"{self.cfg.source}: config names agent {agent!r}, which the env does not have; "
                     f"agents are {', '.join(self.agents)}")
+        for agent in self.agents:  # every agent needs a policy: say so now, not in the run card
+            self.cfg.policy.for_agent(agent)
         self.episode = TeamEpisode(self.env, self.obs_codecs, sup.max_steps)
 
         # -- ROS interfaces ------------------------------------------------------------------
@@ -124,6 +126,8 @@ class SupervisorNode(Node):
         self.started_at = time.monotonic()
         self.stepping_since = 0.0
         self.step_latencies: list[float] = []
+        self.first_step_done = 0.0  # steady-state rate: from the end of the first step (warm-up excluded)
+        self.last_step_done = 0.0
         self._step_t0 = 0.0
 
         for agent in self.agents:
@@ -255,7 +259,10 @@ class SupervisorNode(Node):
     def _step(self) -> None:
         self.deadline_timer.cancel()
         self.awaiting = False
-        self.step_latencies.append(time.monotonic() - self._step_t0)
+        now = time.monotonic()
+        self.step_latencies.append(now - self._step_t0)
+        self.first_step_done = self.first_step_done or now
+        self.last_step_done = now
         results = self.episode.step(self.pending, self.fallback_now)
         self._publish_results(results)
         if self.episode.done:
@@ -345,6 +352,7 @@ class SupervisorNode(Node):
         lat = np.asarray(self.step_latencies) if self.step_latencies else np.zeros(1)
         steps = sum(r.steps for r in self.records)
         elapsed = max(time.monotonic() - (self.stepping_since or self.started_at), 1e-9)
+        steady = self.last_step_done - self.first_step_done
         return {
             "status": self.status,
             "env": {"name": cfg.env.name or cfg.env.entry_point, "entry_point": cfg.env.entry_point,
@@ -369,6 +377,7 @@ class SupervisorNode(Node):
             "collisions": None,  # measured by backends that model contact (MuJoCo world)
             "interventions": None,  # counted by the safety shield
             "timing": {"steps": steps, "wall_s": elapsed, "steps_per_s": steps / elapsed,
+                       "steady_steps_per_s": (len(self.step_latencies) - 1) / steady if steady > 0 else 0.0,
                        "step_latency_p50_ms": float(np.percentile(lat, 50) * 1e3),
                        "step_latency_p99_ms": float(np.percentile(lat, 99) * 1e3)},
             "config": cfg.to_dict(),

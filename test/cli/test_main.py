@@ -42,6 +42,7 @@ def test_env_that_cannot_be_built_exits_2(tmp_path: Path) -> None:
     proc = _cli("run", str(bad), "--out", str(tmp_path / "out"))
     assert proc.returncode == 2
     assert "cannot import module 'no_such_package.envs'" in proc.stderr
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.ros
