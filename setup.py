@@ -102,13 +102,13 @@ setup(
     install_requires=[
         "ros-rclpy", "ros-rmw-fastrtps-cpp", "ros-std-msgs", "ros-builtin-interfaces",
         "ros-rosidl-default-runtime",
-        "numpy", "gymnasium>=1.0", "pettingzoo>=1.24", "pyyaml", "tqdm",
+        "numpy", "gymnasium>=1.0", "pettingzoo>=1.24", "pyyaml", "tqdm", "rosbags>=0.10",
     ],
     extras_require={
         # pursuit_v5 (pettingzoo.sisl) needs pygame; mpe2 brings pygame-ce, which provides it. Installing
         # both pygame and pygame-ce makes them overwrite each other's files, so only pygame-ce is named.
         "envs": ["mpe2"],
-        "test": ["pytest", "hypothesis", "ruff", "mpe2"],
+        "test": ["pytest", "hypothesis", "ruff", "mpe2", "mcap", "mcap-ros2-support"],
     },
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),

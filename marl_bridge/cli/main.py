@@ -1,9 +1,10 @@
 """`marl-bridge`: run a team, or run one node alone (what a real robot runs).
 
-    marl-bridge run CONFIG.yaml [--episodes N] [--seed S] [--out DIR] [--topology T]
+    marl-bridge run CONFIG.yaml [--episodes N] [--seed S] [--out DIR] [--topology T] [--record BAG_DIR]
     marl-bridge supervisor --config CONFIG.yaml [--out DIR]      # the supervisor node alone
     marl-bridge actor --config CONFIG.yaml --agent ID            # one robot's policy node
     marl-bridge actors --config CONFIG.yaml --agent A --agent B  # several actor nodes, one process
+    marl-bridge record --config CONFIG.yaml --out BAG_DIR        # the recorder node alone
     marl-bridge check CONFIG.yaml                                # validate config and env, start nothing
 
 Exit codes: 0 done, 2 bad config or arguments (nothing started), 130 interrupted (run card kept).
@@ -13,6 +14,7 @@ Arguments after --ros-args go to ROS (remappings, --params-file, ...).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="output directory (default: run.out_dir)")
     run.add_argument("--topology", choices=("single", "actors", "multiprocess"))
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--record", type=Path, metavar="BAG_DIR",
+                     help="record the team's topics to this rosbag2 directory (MCAP); must not exist yet")
 
     sup = sub.add_parser("supervisor", help="run the supervisor node alone")
     sup.add_argument("--config", type=Path, help="config file (default: the node's ROS parameters)")
@@ -43,6 +47,10 @@ def _parser() -> argparse.ArgumentParser:
         act = sub.add_parser(name, help="run actor node(s) alone")
         act.add_argument("--config", type=Path, help="config file (default: the node's ROS parameters)")
         act.add_argument("--agent", action="append", help="agent to play (default: parameter actor.agent)")
+
+    rec = sub.add_parser("record", help="run the recorder node alone until Ctrl-C")
+    rec.add_argument("--config", type=Path, required=True)
+    rec.add_argument("--out", type=Path, required=True, help="new rosbag2 directory (MCAP)")
 
     check = sub.add_parser("check", help="validate a config and build its env; start nothing")
     check.add_argument("config", type=Path)
@@ -75,7 +83,7 @@ def cmd_check(cfg: RunConfig) -> int:
     return 0
 
 
-def cmd_run(cfg: RunConfig, out: Path, progress: bool) -> int:
+def cmd_run(cfg: RunConfig, out: Path, progress: bool, record: Path | None = None) -> int:
     from marl_bridge.cli.team import run_team
     from marl_bridge.recording.run_card import per_agent_table, write_run_card
 
@@ -90,7 +98,19 @@ def cmd_run(cfg: RunConfig, out: Path, progress: bool) -> int:
             bar.update(1)
             bar.set_postfix(ret=f"{sum(rec.returns.values()):.2f}", steps=rec.steps)
 
-    card = run_team(cfg, out, on_episode=on_episode)
+    recorders: list[Any] = []
+
+    def extra_nodes(supervisor: Any) -> list[Any]:
+        if record is None:
+            return []
+        from marl_bridge.recording.recorder import RecorderNode
+        recorders.append(RecorderNode(supervisor.team, supervisor.agents, record))
+        return recorders
+
+    card = run_team(cfg, out, on_episode=on_episode, extra_nodes=extra_nodes,
+                    drain=(lambda c: recorders[0].expect(c)) if record is not None else None)
+    if recorders:
+        card["recording"] = recorders[0].close()
     if bar is not None:
         bar.close()
     path = write_run_card(card, out)
@@ -104,27 +124,42 @@ def cmd_run(cfg: RunConfig, out: Path, progress: bool) -> int:
 
 
 def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str]) -> int:
-    import rclpy
-    from rclpy.executors import ExternalShutdownException
     from rclpy.experimental import EventsExecutor
 
-    from marl_bridge.nodes.spin import spin_until
+    from marl_bridge.nodes.spin import ros_session, spin_until
     from marl_bridge.nodes.supervisor import SupervisorNode, config_parameters
     from marl_bridge.recording.run_card import write_run_card
 
-    with rclpy.init(args=ros_args or None):
+    with ros_session(ros_args or None) as stop:
         node = SupervisorNode(config_parameters(cfg) if cfg else None, topology="external")
         out = out or Path(node.cfg.run.out_dir)
         executor = EventsExecutor()
         executor.add_node(node)
-        try:
-            spin_until(executor, node.done)
-            card = node.done.result()
-        except (KeyboardInterrupt, ExternalShutdownException):
-            card = node.interrupt("signal")
+        card = node.done.result() if spin_until(executor, node.done, stop) else node.interrupt("signal")
         print(f"run card: {write_run_card(card, out)}")
         node.destroy_node()
     return 0 if card["status"] == "complete" else EXIT_INTERRUPTED
+
+
+def cmd_record(cfg: RunConfig, bag: Path, ros_args: list[str]) -> int:
+    from rclpy.executors import SingleThreadedExecutor
+
+    from marl_bridge.envs.factory import make_env
+    from marl_bridge.nodes.spin import ros_session, spin_forever
+    from marl_bridge.recording.recorder import RecorderNode
+
+    if bag.exists():
+        raise ConfigError(f"--out {bag}: already exists; a bag directory must be new")
+    agents = list(make_env(cfg.env).possible_agents)
+    with ros_session(ros_args or None) as stop:
+        node = RecorderNode(cfg.supervisor.team, agents, bag)
+        executor = SingleThreadedExecutor()  # raw subscriptions: see RecorderNode
+        executor.add_node(node)
+        spin_forever(executor, stop)
+        summary = node.close()
+        node.destroy_node()
+    print(json.dumps(summary, indent=1))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,9 +173,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             cfg = _load(args.config, episodes=args.episodes, seed=args.seed, topology=args.topology,
                         out_dir=str(args.out) if args.out else None)
-            return cmd_run(cfg, Path(cfg.run.out_dir), progress=not args.no_progress)
+            if args.record is not None and args.record.exists():
+                raise ConfigError(f"--record {args.record}: already exists; a bag directory must be new")
+            return cmd_run(cfg, Path(cfg.run.out_dir), progress=not args.no_progress, record=args.record)
         if args.command == "check":
             return cmd_check(_load(args.config))
+        if args.command == "record":
+            return cmd_record(_load(args.config), args.out, ros_args)
         if args.command == "supervisor":
             cfg = _load(args.config) if args.config else None
             return cmd_supervisor(cfg, args.out, ros_args)

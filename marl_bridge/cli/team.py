@@ -18,12 +18,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from rclpy.task import Future
@@ -31,7 +32,7 @@ from rclpy.task import Future
 from marl_bridge.config import ConfigError, RunConfig, dump_yaml
 from marl_bridge.envs.episode import EpisodeRecord
 from marl_bridge.nodes.actor import ActorNode
-from marl_bridge.nodes.spin import spin_forever, spin_until
+from marl_bridge.nodes.spin import ros_session, spin_forever, spin_until
 from marl_bridge.nodes.supervisor import SupervisorNode, config_parameters
 from marl_bridge.nodes.topics import agent_ns
 
@@ -62,24 +63,46 @@ def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
+class _BackgroundSpinner:
+    """A node on a SingleThreadedExecutor of its own, spun on a daemon thread (see RecorderNode)."""
+
+    def __init__(self, node: Node) -> None:
+        self.executor = SingleThreadedExecutor(context=node.context)
+        self.executor.add_node(node)
+        self._running = True
+        self.thread = threading.Thread(target=self._spin, name=f"spin-{node.get_name()}", daemon=True)
+        self.thread.start()
+
+    def _spin(self) -> None:
+        with contextlib.suppress(ExternalShutdownException):
+            while self._running and rclpy.ok(context=self.executor.context):
+                self.executor.spin_once(timeout_sec=0.1)
+
+    def stop(self) -> None:
+        self._running = False
+        self.thread.join(timeout=5)
+        self.executor.shutdown()
+
+
 def run_team(cfg: RunConfig, out_dir: Path,
              on_episode: Callable[[EpisodeRecord], None] | None = None,
-             extra_nodes: Callable[[], list[Node]] | None = None,
+             extra_nodes: Callable[[SupervisorNode], list[Node]] | None = None,
              drain: Callable[[dict[str, Any]], Future] | None = None, drain_timeout_s: float = 10.0
              ) -> dict[str, Any]:
     """Run `cfg` over DDS in `cfg.run.topology`; return the run card (also when interrupted).
 
-    `extra_nodes` builds nodes (monitors, recorders) that share this process's executor; they are
-    added before the supervisor starts stepping. `drain(card)` returns a future the executor keeps
+    `extra_nodes(supervisor)` builds nodes (monitors, recorders) that share this process's executor;
+    they are added before the supervisor starts stepping. `drain(card)` returns a future the executor keeps
     spinning for after the run (at most `drain_timeout_s`), so those nodes can take the last messages.
     Raises ConfigError before anything is started when the config or the env is wrong.
     """
     children: list[subprocess.Popen[bytes]] = []
-    previous_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
-    rclpy.init(args=[])
+    session = ros_session([])
+    stop = session.__enter__()
     executor = EventsExecutor()
     supervisor: SupervisorNode | None = None
     actors: list[Node] = []
+    side: list[_BackgroundSpinner] = []
     try:
         supervisor = SupervisorNode(config_parameters(cfg), on_episode=on_episode)
         executor.add_node(supervisor)
@@ -96,22 +119,26 @@ def run_team(cfg: RunConfig, out_dir: Path,
                 children.append(subprocess.Popen(actor_command(config_path, group), env=os.environ.copy(),
                                                  preexec_fn=die_with_parent))
         if extra_nodes is not None:
-            for node in extra_nodes():
+            for node in extra_nodes(supervisor):
                 actors.append(node)
-                executor.add_node(node)
-        try:
-            spin_until(executor, supervisor.done)
-            card = supervisor.done.result() if supervisor.done.done() else supervisor.interrupt("shutdown")
-        except (KeyboardInterrupt, ExternalShutdownException):
-            card = supervisor.interrupt("signal")
-        if drain is not None and rclpy.ok():
+                if getattr(node, "needs_own_executor", False):
+                    side.append(_BackgroundSpinner(node))
+                else:
+                    executor.add_node(node)
+        if spin_until(executor, supervisor.done, stop):
+            card = supervisor.done.result()
+        else:
+            card = supervisor.interrupt("signal" if stop.is_set() else "shutdown")
+        if drain is not None and rclpy.ok() and not stop.is_set():
             executor.spin_until_future_complete(drain(card), timeout_sec=drain_timeout_s)
         return card
     finally:
-        signal.signal(signal.SIGTERM, previous_term)
         _stop_children(children)
+        for spinner in side:
+            spinner.stop()
         for node in [*actors, *([supervisor] if supervisor else [])]:
-            executor.remove_node(node)
+            if node in executor.get_nodes():
+                executor.remove_node(node)
             node.destroy_node()
         executor.shutdown()
         if rclpy.ok():
@@ -124,7 +151,7 @@ def spin_actors(cfg: RunConfig | None, agents: list[str], cli_args: list[str] | 
     Without `cfg` the single actor takes its config (and `actor.agent`) from its ROS parameters, as
     under `ros2 launch` with a params file.
     """
-    with rclpy.init(args=cli_args):
+    with ros_session(cli_args) as stop:
         executor = EventsExecutor()
         if cfg is None:
             if len(agents) > 1:
@@ -138,9 +165,7 @@ def spin_actors(cfg: RunConfig | None, agents: list[str], cli_args: list[str] | 
         for node in nodes:
             executor.add_node(node)
         try:
-            spin_forever(executor)
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
+            spin_forever(executor, stop)
         finally:
             for node in nodes:
                 node.stop()

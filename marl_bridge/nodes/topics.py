@@ -13,8 +13,10 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 
 from marl_bridge.config import ConfigError
 
+# depth 100: a reader may lag up to 100 messages per topic (a Python recorder behind a fast lockstep)
+# before the writer's history overwrites samples it has not acknowledged.
 STREAM_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE,
-                        history=HistoryPolicy.KEEP_LAST, depth=10)
+                        history=HistoryPolicy.KEEP_LAST, depth=100)
 LATCHED_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL,
                          history=HistoryPolicy.KEEP_LAST, depth=1)

@@ -21,7 +21,7 @@ def _run_with_monitor(cfg: RunConfig, out: Path) -> tuple[dict, TeamMonitor]:
     agents = list(make_env(cfg.env).possible_agents)
     monitors: list[TeamMonitor] = []
 
-    def extra() -> list[TeamMonitor]:
+    def extra(_supervisor: object) -> list[TeamMonitor]:
         monitors.append(TeamMonitor(cfg.supervisor.team, agents))
         return monitors
 

@@ -41,7 +41,7 @@ def test_reset_service_starts_an_episode_with_the_requested_seed(tmp_path: Path)
         cfg.env, kwargs={"n_agents": 2, "max_cycles": 200, "goal_radius": 0.0}))
     callers: list[ResetCaller] = []
 
-    def extra() -> list[ResetCaller]:
+    def extra(_supervisor: object) -> list[ResetCaller]:
         callers.append(ResetCaller())
         return callers
 

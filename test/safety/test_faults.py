@@ -41,7 +41,7 @@ def test_late_and_nan_actors_get_fallbacks_and_events(tmp_path: Path) -> None:
     cfg = _faulty_config()
     monitors: list[TeamMonitor] = []
 
-    def extra() -> list[TeamMonitor]:
+    def extra(_supervisor: object) -> list[TeamMonitor]:
         monitors.append(TeamMonitor(cfg.supervisor.team, ["robot_0", "robot_1", "robot_2"]))
         return monitors
 

@@ -1,0 +1,125 @@
+"""Recorder node: the team's topics into a rosbag2 directory (MCAP storage), written with `rosbags`.
+
+Subscriptions are raw (`raw=True`): rclpy hands over the CDR bytes and they go into the bag as they
+are, nothing is deserialised. The custom types' definitions come from the installed .msg files, so
+other readers (rosbags, mcap + mcap-ros2-support, ros2 bag) can decode them. Timestamps are the node's
+clock, i.e. sim time when `use_sim_time` is set.
+
+Loss: the team's topics keep the last 100 messages per writer (STREAM_QOS), so the bag is complete as
+long as the recorder lags fewer than 100 messages on each topic; the run card's per-topic counts show
+what was recorded. A fast lockstep can outrun a Python recorder over a long run: pacing the team to the
+recorder and a throughput benchmark are still open (issue "Team traces").
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from rclpy.node import Node
+from rclpy.qos import QoSProfile
+from rclpy.task import Future
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+from marl_bridge.msg import Action as ActionMsg
+from marl_bridge.msg import ActorStatus, EpisodeSummary, Observation, SafetyEvent, StepResult
+from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, STREAM_QOS, agent_topic, team_topic
+
+PACKAGE = "marl_bridge"
+
+
+def msg_definitions() -> dict[str, str]:
+    """ROS type name -> .msg text of every marl_bridge message, from the installed share/ directory."""
+    candidates = [Path(sys.prefix) / "share" / PACKAGE / "msg"]
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        candidates.append(Path(get_package_share_directory(PACKAGE)) / "msg")
+    except Exception:
+        pass
+    for directory in candidates:
+        files = sorted(directory.glob("*.msg"))
+        if files:
+            return {f"{PACKAGE}/msg/{f.stem}": f.read_text() for f in files}
+    raise FileNotFoundError(f"no {PACKAGE} .msg files under {', '.join(map(str, candidates))}; "
+                            "is the package installed (pip install . or colcon build)?")
+
+
+def team_typestore() -> Any:
+    """A Kilted typestore that also knows marl_bridge's messages."""
+    store = get_typestore(Stores.ROS2_KILTED)
+    types: dict[str, Any] = {}
+    for name, text in msg_definitions().items():
+        types.update(get_types_from_msg(text, name))
+    store.register(types)
+    return store
+
+
+class RecorderNode(Node):
+    """Records one team's observations, actions, step results, statuses, safety events and summaries.
+
+    Spin it with a SingleThreadedExecutor: rclpy's EventsExecutor (PyPI Kilted) cannot hand raw
+    messages to a callback ("Unable to convert call argument"), so `needs_own_executor` tells
+    `run_team` to give it one on a thread of its own.
+    """
+
+    needs_own_executor = True
+
+    def __init__(self, team: str, agents: list[str], bag_dir: str | Path) -> None:
+        super().__init__("recorder")
+        self.bag_dir = Path(bag_dir)
+        self.counts: Counter[str] = Counter()
+        self.typestore = team_typestore()
+        self.writer = Writer(self.bag_dir, version=9, storage_plugin=StoragePlugin.MCAP)
+        self.writer.open()
+        self._closed = False
+        self._expected: tuple[int, int, Future] | None = None
+        topics: list[tuple[str, type, QoSProfile]] = []
+        for agent in agents:
+            topics += [(agent_topic(team, agent, "observation"), Observation, STREAM_QOS),
+                       (agent_topic(team, agent, "action"), ActionMsg, STREAM_QOS),
+                       (agent_topic(team, agent, "step_result"), StepResult, STREAM_QOS),
+                       (agent_topic(team, agent, "status"), ActorStatus, LATCHED_QOS)]
+        topics += [(team_topic(team, "safety_events"), SafetyEvent, EVENTS_QOS),
+                   (team_topic(team, "episode_summary"), EpisodeSummary, STREAM_QOS)]
+        for topic, msg_type, qos in topics:
+            connection = self.writer.add_connection(topic, f"{PACKAGE}/msg/{msg_type.__name__}",
+                                                    typestore=self.typestore)
+            self.create_subscription(msg_type, topic, self._writer_for(topic, connection), qos, raw=True)
+
+    def _writer_for(self, topic: str, connection: Any) -> Any:
+        def write(data: bytes) -> None:
+            self.writer.write(connection, self.get_clock().now().nanoseconds, data)
+            self.counts[topic] += 1
+            if self._expected is not None:
+                self._check()
+        return write
+
+    def expect(self, card: dict[str, Any]) -> Future:
+        """A future done once every step result and episode summary of `card` is in the bag."""
+        self._expected = (sum(sum(ep["lengths"].values()) for ep in card["episodes"]), len(card["episodes"]),
+                          Future())
+        self._check()
+        return self._expected[2]
+
+    def _check(self) -> None:
+        if self._expected is None or self._expected[2].done():
+            return
+        results, summaries, future = self._expected
+        got_results = sum(n for topic, n in self.counts.items() if topic.endswith("/step_result"))
+        got_summaries = sum(n for topic, n in self.counts.items() if topic.endswith("/episode_summary"))
+        if got_results >= results and got_summaries >= summaries:
+            future.set_result(True)
+
+    def close(self) -> dict[str, Any]:
+        """Finish the bag (metadata.yaml, MCAP summary); return what the run card records of it."""
+        if not self._closed:
+            self.writer.close()
+            self._closed = True
+        return {"bag": str(self.bag_dir), "storage": "mcap", "messages": dict(sorted(self.counts.items()))}
+
+    def destroy_node(self) -> None:
+        self.close()
+        super().destroy_node()
