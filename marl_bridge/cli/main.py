@@ -5,9 +5,11 @@
     marl-bridge actor --config CONFIG.yaml --agent ID            # one robot's policy node
     marl-bridge actors --config CONFIG.yaml --agent A --agent B  # several actor nodes, one process
     marl-bridge record --config CONFIG.yaml --out BAG_DIR        # the recorder node alone
+    marl-bridge replay BAG_DIR [--card RUN_CARD]                 # does the recorded trace reproduce?
     marl-bridge check CONFIG.yaml                                # validate config and env, start nothing
 
-Exit codes: 0 done, 2 bad config or arguments (nothing started), 130 interrupted (run card kept).
+Exit codes: 0 done, 1 replay diverged, 2 bad config or arguments (nothing started), 130 interrupted
+(run card kept).
 Arguments after --ros-args go to ROS (remappings, --params-file, ...).
 """
 
@@ -51,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("record", help="run the recorder node alone until Ctrl-C")
     rec.add_argument("--config", type=Path, required=True)
     rec.add_argument("--out", type=Path, required=True, help="new rosbag2 directory (MCAP)")
+
+    rep = sub.add_parser("replay", help="check that a recorded bag reproduces (exit 1 at the first divergence)")
+    rep.add_argument("bag", type=Path)
+    rep.add_argument("--card", type=Path, help="run card (default: run_card.json beside or in the bag)")
 
     check = sub.add_parser("check", help="validate a config and build its env; start nothing")
     check.add_argument("config", type=Path)
@@ -162,6 +168,20 @@ def cmd_record(cfg: RunConfig, bag: Path, ros_args: list[str]) -> int:
     return 0
 
 
+def cmd_replay(bag: Path, card_path: Path | None) -> int:
+    from marl_bridge.recording.replay import load_card, replay
+
+    card, path = load_card(bag, card_path)
+    divergence = replay(bag, card)
+    if divergence is not None:
+        print(f"not reproduced ({path}): {divergence.describe()}")
+        return 1
+    steps = sum(ep["steps"] for ep in card["episodes"])
+    print(f"reproduced: {len(card['episodes'])} episodes, {steps} joint steps, every observation, reward, "
+          f"termination and truncation ({path})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     ros_args: list[str] = []
@@ -178,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(cfg, Path(cfg.run.out_dir), progress=not args.no_progress, record=args.record)
         if args.command == "check":
             return cmd_check(_load(args.config))
+        if args.command == "replay":
+            return cmd_replay(args.bag, args.card)
         if args.command == "record":
             return cmd_record(_load(args.config), args.out, ros_args)
         if args.command == "supervisor":

@@ -283,6 +283,7 @@ class SupervisorNode(Node):
             msg.episode, msg.step, msg.reward = self.episode_index, self.step_index, r.reward
             msg.episode_return, msg.terminated, msg.truncated = r.episode_return, r.terminated, r.truncated
             msg.fallback, msg.info_json = r.fallback, info_json(r.info)
+            msg.action = array("d", self.act_codecs[r.agent].encode(self.pending[r.agent]).tobytes())
             pub.publish(msg)
 
     def _end_episode(self, aborted: bool = False) -> None:
