@@ -132,8 +132,9 @@ def cmd_run(cfg: RunConfig, out: Path, progress: bool, record: Path | None = Non
 def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str]) -> int:
     from rclpy.experimental import EventsExecutor
 
+    from marl_bridge.nodes.params import config_parameters
     from marl_bridge.nodes.spin import ros_session, spin_until
-    from marl_bridge.nodes.supervisor import SupervisorNode, config_parameters
+    from marl_bridge.nodes.supervisor import SupervisorNode
     from marl_bridge.recording.run_card import write_run_card
 
     with ros_session(ros_args or None) as stop:

@@ -32,8 +32,9 @@ from rclpy.task import Future
 from marl_bridge.config import ConfigError, RunConfig, dump_yaml
 from marl_bridge.envs.episode import EpisodeRecord
 from marl_bridge.nodes.actor import ActorNode
+from marl_bridge.nodes.params import config_parameters
 from marl_bridge.nodes.spin import ros_session, spin_forever, spin_until
-from marl_bridge.nodes.supervisor import SupervisorNode, config_parameters
+from marl_bridge.nodes.supervisor import SupervisorNode
 from marl_bridge.nodes.topics import agent_ns
 
 

@@ -59,7 +59,6 @@ class TeamEpisode:
         self.obs_codecs = obs_codecs
         self.max_steps = max_steps
         self.record: EpisodeRecord | None = None
-        self.observations: dict[str, Any] = {}
         self.encoded: dict[str, np.ndarray] = {}
         self._digests: dict[str, Any] = {}
 
@@ -86,7 +85,6 @@ class TeamEpisode:
         return not self.env.agents or self.record.capped
 
     def _take(self, obs: dict[str, Any]) -> None:
-        self.observations = obs
         self.encoded = {}
         codecs, digests = self.obs_codecs, self._digests
         for agent in self.env.agents:

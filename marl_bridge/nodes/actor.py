@@ -19,7 +19,7 @@ from rclpy.parameter import Parameter
 from marl_bridge.codec import SpaceCodec, space_from_json
 from marl_bridge.config import ConfigError
 from marl_bridge.msg import Action, ActorStatus, AgentSpec, Observation
-from marl_bridge.nodes.supervisor import config_from_node
+from marl_bridge.nodes.params import config_from_node
 from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, agent_topic
 from marl_bridge.policies import Policy, make_policy
 from marl_bridge.seeds import policy_seed
@@ -49,7 +49,6 @@ class ActorNode(Node):
         self.episode = -1
         self.last_key: tuple[int, int] | None = None
         self.last_action: Action | None = None
-        self.actions_sent = 0
 
         topic = agent_topic
         self.status_pub = self.create_publisher(ActorStatus, topic(self.team, self.agent, "status"), LATCHED_QOS)
@@ -114,7 +113,6 @@ class ActorNode(Node):
         out.header.stamp = msg.header.stamp
         out.data = array("d", data.tobytes())
         self.last_key, self.last_action = key, out
-        self.actions_sent += 1
         self.action_pub.publish(out)
 
     def stop(self) -> None:

@@ -23,7 +23,6 @@ from rclpy.task import Future
 
 from marl_bridge import config as config_mod
 from marl_bridge.codec import CodecError, SpaceCodec, space_to_json
-from marl_bridge.config import RunConfig
 from marl_bridge.envs.episode import AgentResult, EpisodeRecord, TeamEpisode
 from marl_bridge.envs.factory import make_env
 from marl_bridge.msg import (
@@ -35,6 +34,7 @@ from marl_bridge.msg import (
     SafetyEvent,
     StepResult,
 )
+from marl_bridge.nodes.params import config_from_node
 from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, STREAM_QOS, agent_topic, ros_names, team_topic
 from marl_bridge.recording.run_card import info_json
 from marl_bridge.safety.action_gate import Verdict, check_action
@@ -42,17 +42,6 @@ from marl_bridge.safety.events import SafetyCounts, SafetyEventData
 from marl_bridge.safety.fallback import Fallback
 from marl_bridge.seeds import episode_seed
 from marl_bridge.srv import Reset
-
-
-def config_parameters(cfg: RunConfig) -> list[Parameter]:
-    """A RunConfig as the parameter overrides a node built by the command line receives."""
-    return [Parameter(name, value=value) for name, value in config_mod.to_flat(cfg).items()]
-
-
-def config_from_node(node: Node) -> RunConfig:
-    """Rebuild the RunConfig from a node's parameters (declared from overrides or a params file)."""
-    flat = {name: p.value for name, p in node.get_parameters_by_prefix("").items()}
-    return config_mod.from_flat(flat, source=f"ROS parameters of node {node.get_fully_qualified_name()}")
 
 
 class SupervisorNode(Node):
