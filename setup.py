@@ -103,6 +103,7 @@ setup(
         "ros-rclpy", "ros-rmw-fastrtps-cpp", "ros-std-msgs", "ros-builtin-interfaces",
         "ros-rosidl-default-runtime",
         "numpy", "gymnasium>=1.0", "pettingzoo>=1.24", "pyyaml", "tqdm", "rosbags>=0.10",
+        "matplotlib",
     ],
     extras_require={
         # pursuit_v5 (pettingzoo.sisl) needs pygame; mpe2 brings pygame-ce, which provides it. Installing

@@ -199,6 +199,9 @@ def _policy(raw: Any, path: str, source: str) -> PolicyConfig:
     return cfg
 
 
+parse_policy = _policy  # public name for other config files (evaluation panels)
+
+
 def _fallback(raw: Any, path: str, source: str) -> FallbackConfig:
     cfg: FallbackConfig = _build(FallbackConfig, raw, path, source)
     if cfg.kind not in FALLBACK_KINDS:

@@ -6,6 +6,7 @@
     marl-bridge actors --config CONFIG.yaml --agent A --agent B  # several actor nodes, one process
     marl-bridge record --config CONFIG.yaml --out BAG_DIR        # the recorder node alone
     marl-bridge replay BAG_DIR [--card RUN_CARD]                 # does the recorded trace reproduce?
+    marl-bridge eval EVAL.yaml [--out DIR]                       # fixed-seed panels, per-agent report
     marl-bridge check CONFIG.yaml                                # validate config and env, start nothing
 
 Exit codes: 0 done, 1 replay diverged, 2 bad config or arguments (nothing started), 130 interrupted
@@ -57,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("replay", help="check that a recorded bag reproduces (exit 1 at the first divergence)")
     rep.add_argument("bag", type=Path)
     rep.add_argument("--card", type=Path, help="run card (default: run_card.json beside or in the bag)")
+
+    ev = sub.add_parser("eval", help="run fixed-seed evaluation panels; per-agent JSON report, PNG and table")
+    ev.add_argument("config", type=Path, help="eval file (base config + panels)")
+    ev.add_argument("--out", type=Path, default=Path("runs/eval"))
 
     check = sub.add_parser("check", help="validate a config and build its env; start nothing")
     check.add_argument("config", type=Path)
@@ -183,6 +188,16 @@ def cmd_replay(bag: Path, card_path: Path | None) -> int:
     return 0
 
 
+def cmd_eval(path: Path, out: Path) -> int:
+    from marl_bridge.evaluation import load_eval, report_table, run_eval, write_report
+
+    report = run_eval(load_eval(path), out)
+    json_path, png_path = write_report(report, out)
+    print(report_table(report))
+    print(f"\nreport: {json_path}\nfigure: {png_path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     ros_args: list[str] = []
@@ -199,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(cfg, Path(cfg.run.out_dir), progress=not args.no_progress, record=args.record)
         if args.command == "check":
             return cmd_check(_load(args.config))
+        if args.command == "eval":
+            return cmd_eval(args.config, args.out)
         if args.command == "replay":
             return cmd_replay(args.bag, args.card)
         if args.command == "record":
