@@ -9,7 +9,8 @@ from conftest import CONFIG_DIR
 
 from marl_bridge.config import ConfigError, from_flat, load, to_flat
 
-ALL_CONFIGS = sorted(CONFIG_DIR.glob("*.yaml"))
+ALL_CONFIGS = sorted(p for p in CONFIG_DIR.glob("*.yaml") if not p.name.startswith("eval_"))
+EVAL_FILES = sorted(CONFIG_DIR.glob("eval_*.yaml"))
 
 
 @pytest.mark.parametrize("path", ALL_CONFIGS, ids=lambda p: p.name)
@@ -17,6 +18,14 @@ def test_shipped_configs_load_and_survive_ros_parameters(path: Path) -> None:
     cfg = load(path)
     again = from_flat(to_flat(cfg), source="params")
     assert again.to_dict() == cfg.to_dict()
+
+
+@pytest.mark.parametrize("path", EVAL_FILES, ids=lambda p: p.name)
+def test_shipped_eval_files_load(path: Path) -> None:
+    from marl_bridge.evaluation import load_eval
+
+    ev = load_eval(path)
+    assert ev.panels and ev.episodes >= 1
 
 
 def _write(tmp_path: Path, text: str) -> Path:
