@@ -94,6 +94,9 @@ class SupervisorConfig:
     team: str = "team"  # topic prefix: /<team>/<agent>/observation
     startup_timeout_s: float = 30.0  # wait this long for actors to be ready, then run on fallbacks
     fallback_per_agent: dict[str, FallbackConfig] = field(default_factory=dict)
+    # Also wait (within startup_timeout_s) until this many nodes besides the actors subscribe to every
+    # team topic the supervisor publishes: a recorder or monitor in another process then sees it all.
+    required_listeners: int = 0
 
     def fallback_for(self, agent: str) -> FallbackConfig:
         return self.fallback_per_agent.get(agent, self.fallback)
@@ -259,6 +262,8 @@ def from_dict(data: Any, source: str = "<memory>") -> RunConfig:
     })
     if sup.step_deadline_s <= 0:
         raise ConfigError(f"{source}: supervisor.step_deadline_s must be > 0, got {sup.step_deadline_s}")
+    if sup.required_listeners < 0:
+        raise ConfigError(f"{source}: supervisor.required_listeners must be >= 0, got {sup.required_listeners}")
     if sup.max_steps < 0:
         raise ConfigError(f"{source}: supervisor.max_steps must be >= 0, got {sup.max_steps}")
     if not _valid_name(sup.team):

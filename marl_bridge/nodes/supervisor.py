@@ -144,10 +144,20 @@ class SupervisorNode(Node):
 
     def _check_ready(self) -> None:
         missing = [a for a in self.agents if a not in self.ready or not self._matched(a)]
+        listeners = self.cfg.supervisor.required_listeners
+        unheard = [a for a in self.agents if self.result_pubs[a].get_subscription_count() < listeners
+                   or self.obs_pubs[a].get_subscription_count() < 1 + listeners]  # + the actor
+        if listeners and (self.summary_pub.get_subscription_count() < listeners
+                          or self.event_pub.get_subscription_count() < listeners):
+            unheard.append("<team>")
         timed_out = time.monotonic() - self.started_at > self.cfg.supervisor.startup_timeout_s
-        if missing and not timed_out:
+        if (missing or unheard) and not timed_out:
             return
         self.ready_timer.cancel()
+        if unheard:
+            self.get_logger().warning(f"fewer than {listeners} listener(s) on the team topics of "
+                                      f"{', '.join(unheard)} after {self.cfg.supervisor.startup_timeout_s} s; "
+                                      "starting anyway: they may miss the first steps")
         for agent in missing:
             self._event(SafetyEventData("actor_lost", agent, 0, 0,
                                         f"actor not ready after {self.cfg.supervisor.startup_timeout_s} s; "
