@@ -13,7 +13,8 @@ An eval file names a run config and panels; each panel is that config with some 
       changed_goal: {env_kwargs: {n_evaders: 10}}
 
 Per panel and agent: mean and spread of return, episode length, fallbacks, deadline misses, safety
-events, and (with `contribution`) how much the team's return drops when that agent is replaced by a
+events, policy entropy (mean nats per step, where the policy reports its action distribution), and
+(with `contribution`) how much the team's return drops when that agent is replaced by a
 zero/no-op policy. A coasting agent shows a contribution near zero however good the team return looks.
 """
 
@@ -109,6 +110,7 @@ def summarize(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "fallbacks": int(sum(ep["fallbacks"][agent] for ep in card["episodes"])),
             "deadline_misses": int(card["deadline_misses"][agent]),
             "safety_events": int(sum(safety.get(agent, {}).values())),
+            "policy_entropy": card["policy_entropy"][agent],
             "collisions": card.get("collisions"), "interventions": card.get("interventions"),
         }
     return out
@@ -135,12 +137,13 @@ def run_eval(ev: EvalConfig, out_dir: Path) -> dict[str, Any]:
 
 
 def report_table(report: dict[str, Any]) -> str:
-    rows = [("panel", "agent", "policy", "return", "+-", "len", "contrib", "fallbacks", "events")]
+    rows = [("panel", "agent", "policy", "return", "+-", "len", "contrib", "entropy", "fallbacks", "events")]
     for name, panel in report["panels"].items():
         for agent, m in panel["agents"].items():
             contrib = m.get("contribution")
             rows.append((name, agent, m["policy"], f"{m['return_mean']:.3f}", f"{m['return_std']:.3f}",
                          f"{m['length_mean']:.1f}", "-" if contrib is None else f"{contrib:.3f}",
+                         "-" if m["policy_entropy"] is None else f"{m['policy_entropy']:.3f}",
                          str(m["fallbacks"]), str(m["safety_events"])))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))

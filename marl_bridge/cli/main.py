@@ -148,6 +148,7 @@ def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str])
         executor = EventsExecutor()
         executor.add_node(node)
         card = node.done.result() if spin_until(executor, node.done, stop) else node.interrupt("signal")
+        node.flush()
         print(f"run card: {write_run_card(card, out)}")
         node.destroy_node()
     return 0 if card["status"] == "complete" else EXIT_INTERRUPTED

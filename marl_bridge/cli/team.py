@@ -132,6 +132,8 @@ def run_team(cfg: RunConfig, out_dir: Path,
             card = supervisor.interrupt("signal" if stop.is_set() else "shutdown")
         if drain is not None and rclpy.ok() and not stop.is_set():
             executor.spin_until_future_complete(drain(card), timeout_sec=drain_timeout_s)
+        if rclpy.ok():
+            supervisor.flush()
         return card
     finally:
         _stop_children(children)

@@ -9,6 +9,7 @@ publishes a latched READY status; then it answers every observation with one act
 from __future__ import annotations
 
 import json
+import math
 from array import array
 from typing import Any
 
@@ -112,6 +113,7 @@ class ActorNode(Node):
         out.episode, out.step = msg.episode, msg.step
         out.header.stamp = msg.header.stamp
         out.data = array("d", data.tobytes())
+        out.entropy = float(getattr(self.policy, "last_entropy", math.nan))
         self.last_key, self.last_action = key, out
         self.action_pub.publish(out)
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.task import Future
@@ -103,6 +104,8 @@ class SupervisorNode(Node):
         self.ready: dict[str, str] = {}  # agent -> policy description from its status
         self.safety = SafetyCounts()
         self.deadline_misses = dict.fromkeys(self.agents, 0)
+        self.entropy_sum = dict.fromkeys(self.agents, 0.0)
+        self.entropy_n = dict.fromkeys(self.agents, 0)
         self.records: list[EpisodeRecord] = []
         self.episode_index = -1
         self.step_index = 0
@@ -223,6 +226,9 @@ class SupervisorNode(Node):
             else:
                 self.pending[agent] = action
                 self.fallbacks[agent].remember(action)
+                if msg.entropy == msg.entropy:  # not NaN: the policy reported its distribution
+                    self.entropy_sum[agent] += msg.entropy
+                    self.entropy_n[agent] += 1
         else:
             result = check_action(
                 topic_agent=agent, msg_agent=msg.agent, msg_episode=msg.episode, msg_step=msg.step,
@@ -325,6 +331,12 @@ class SupervisorNode(Node):
         if not self.done.done():
             self.done.set_result(self.run_card())
 
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Block (outside callbacks) until every matched reader acknowledged what was published, so a
+        listener in another process (a recorder) is not cut off when this process exits right after."""
+        pubs = [*self.obs_pubs.values(), *self.result_pubs.values(), self.event_pub, self.summary_pub]
+        return all(pub.wait_for_all_acked(Duration(seconds=timeout_s)) for pub in pubs)
+
     def interrupt(self, why: str) -> dict[str, Any]:
         """End the run now (Ctrl-C, error) and return the run card, partial episode excluded."""
         self._finish(f"interrupted: {why}")
@@ -384,6 +396,8 @@ class SupervisorNode(Node):
             "returns": {a: [r.returns.get(a) for r in self.records] for a in self.agents},
             "safety_events": self.safety.to_dict(),
             "deadline_misses": self.deadline_misses,
+            "policy_entropy": {a: (self.entropy_sum[a] / self.entropy_n[a] if self.entropy_n[a] else None)
+                               for a in self.agents},  # mean nats per step, where the policy reports it
             "collisions": None,  # measured by backends that model contact (MuJoCo world)
             "interventions": None,  # counted by the safety shield
             "timing": {"steps": steps, "wall_s": elapsed, "steps_per_s": steps / elapsed,

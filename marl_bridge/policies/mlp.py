@@ -39,6 +39,7 @@ class MlpPolicy:
         self.deterministic = deterministic
         self.description = description
         self._rng = np.random.default_rng(0)
+        self.last_entropy = float("nan")  # of the last act()'s categorical distribution(s); NaN for Box
 
     @classmethod
     def load(cls, cfg: PolicyConfig, agent: str, observation_space: spaces.Space,
@@ -81,15 +82,19 @@ class MlpPolicy:
         return x
 
     def _pick(self, logits: np.ndarray) -> int:
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        self.last_entropy += float(-(p * np.log(np.clip(p, 1e-300, None))).sum())
         if self.deterministic:
             return int(np.argmax(logits))
-        p = np.exp(logits - logits.max())
-        return int(self._rng.choice(len(p), p=p / p.sum()))
+        return int(self._rng.choice(len(p), p=p))
 
     def act(self, observation: Any) -> Any:
         out = self.forward(observation)
         space = self.action_space
+        self.last_entropy = 0.0  # summed over categorical heads by _pick
         if isinstance(space, spaces.Box):
+            self.last_entropy = float("nan")
             mid, half = (space.high + space.low) / 2.0, (space.high - space.low) / 2.0
             return (mid + half * np.tanh(out.reshape(space.shape))).astype(space.dtype)
         if isinstance(space, spaces.Discrete):

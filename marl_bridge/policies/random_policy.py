@@ -5,13 +5,26 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import numpy as np
 from gymnasium import spaces
+
+
+def uniform_entropy(space: spaces.Space) -> float:
+    """Entropy (nats) of uniform sampling from a discrete space; NaN where it is not a simple count."""
+    if isinstance(space, spaces.Discrete):
+        return float(np.log(space.n))
+    if isinstance(space, spaces.MultiDiscrete):
+        return float(np.log(space.nvec).sum())
+    if isinstance(space, spaces.MultiBinary):
+        return float(np.prod(space.shape) * np.log(2.0))
+    return float("nan")
 
 
 class RandomPolicy:
     def __init__(self, action_space: spaces.Space) -> None:
         self._space = copy.deepcopy(action_space)  # own RNG: never the env's or another agent's
         self.description = "random"
+        self.last_entropy = uniform_entropy(action_space)
 
     def reset(self, seed: int) -> None:
         self._space.seed(seed)

@@ -31,6 +31,7 @@ def test_panels_report_each_agent_and_expose_a_coasting_agent(tmp_path: Path) ->
         # robot_1 holds still: taking it out changes nothing; robot_0 reaches its goal: it matters
         assert agents["robot_1"]["contribution"] == 0.0
         assert agents["robot_0"]["contribution"] > 1.0
+        assert agents["robot_0"]["policy_entropy"] is None  # scripted policies report no distribution
     same, changed = report["panels"]["same_partner"], report["panels"]["changed_goal"]
     assert changed["agents"]["robot_0"]["length_mean"] < same["agents"]["robot_0"]["length_mean"]
     assert "robot_1" in report_table(report)

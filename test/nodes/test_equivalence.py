@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ def _run_with_monitor(cfg: RunConfig, out: Path) -> tuple[dict, TeamMonitor]:
     return card, monitors[0]
 
 
-def _assert_equivalent(cfg: RunConfig, out: Path) -> None:
+def _assert_equivalent(cfg: RunConfig, out: Path) -> dict:
     card, monitor = _run_with_monitor(cfg, out)
     direct = direct_rollout(cfg)
     assert card["status"] == "complete"
@@ -47,6 +48,7 @@ def _assert_equivalent(cfg: RunConfig, out: Path) -> None:
             assert monitor.returns[(ref.episode, agent)] == pytest.approx(ref.returns[agent], abs=1e-9)
     assert sum(card["deadline_misses"].values()) == 0
     assert card["safety_events"]["by_agent"] == {}
+    return card
 
 
 def test_pursuit_random_policies_match_direct_rollout(tmp_path: Path) -> None:
@@ -56,7 +58,10 @@ def test_pursuit_random_policies_match_direct_rollout(tmp_path: Path) -> None:
 
 
 def test_simple_spread_random_policies_match_direct_rollout(tmp_path: Path) -> None:
-    _assert_equivalent(with_overrides(load(CONFIG_DIR / "simple_spread.yaml"), episodes=2, seed=5), tmp_path)
+    card = _assert_equivalent(with_overrides(load(CONFIG_DIR / "simple_spread.yaml"), episodes=2, seed=5),
+                              tmp_path)
+    # uniform over Discrete(5), reported by each actor with every action
+    assert card["policy_entropy"] == pytest.approx(dict.fromkeys(card["agents"], math.log(5)))
 
 
 @pytest.mark.parametrize("topology", ["actors", "multiprocess"])

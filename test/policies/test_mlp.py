@@ -45,3 +45,19 @@ def test_wrong_shapes_and_pickled_arrays_are_refused(tmp_path: Path) -> None:
     np.savez(tmp_path / "p.npz", W0=np.array([object()], dtype=object))
     with pytest.raises(ConfigError, match="cannot load weights"):
         make_policy(PolicyConfig(kind="mlp", path=str(tmp_path / "p.npz")), "a", obs, act)
+
+
+def test_entropy_is_reported_for_categorical_heads_only(tmp_path: Path) -> None:
+    obs = spaces.Box(-1, 1, (3,), np.float32)
+    disc = make_policy(PolicyConfig(kind="mlp", path=str(_save(tmp_path / "d.npz", [3, 4]))), "a", obs,
+                       spaces.Discrete(4))
+    x = np.array([0.2, 0.1, -0.5], np.float32)
+    disc.act(x)
+    logits = disc.forward(x)
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    assert disc.last_entropy == pytest.approx(float(-(p * np.log(p)).sum()))
+    box = make_policy(PolicyConfig(kind="mlp", path=str(_save(tmp_path / "b.npz", [3, 2]))), "a", obs,
+                      spaces.Box(-1, 1, (2,), np.float32))
+    box.act(x)
+    assert np.isnan(box.last_entropy)
