@@ -24,16 +24,19 @@ from pathlib import Path
 from typing import Any
 
 from rclpy.node import Node
-from rclpy.qos import QoSProfile
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+from rosgraph_msgs.msg import Clock
 
 from marl_bridge.msg import Action as ActionMsg
 from marl_bridge.msg import ActorStatus, EpisodeSummary, Observation, SafetyEvent, StepResult
 from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, STREAM_QOS, agent_topic, team_topic
 
 PACKAGE = "marl_bridge"
+# best effort matches both best-effort (the usual /clock QoS) and reliable clock publishers
+CLOCK_QOS = QoSProfile(reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST, depth=10)
 
 
 def msg_definitions() -> dict[str, str]:
@@ -89,9 +92,11 @@ class RecorderNode(Node):
                        (agent_topic(team, agent, "step_result"), StepResult, STREAM_QOS),
                        (agent_topic(team, agent, "status"), ActorStatus, LATCHED_QOS)]
         topics += [(team_topic(team, "safety_events"), SafetyEvent, EVENTS_QOS),
-                   (team_topic(team, "episode_summary"), EpisodeSummary, STREAM_QOS)]
+                   (team_topic(team, "episode_summary"), EpisodeSummary, STREAM_QOS),
+                   ("/clock", Clock, CLOCK_QOS)]  # simulation time, when a backend publishes it
         for topic, msg_type, qos in topics:
-            connection = self.writer.add_connection(topic, f"{PACKAGE}/msg/{msg_type.__name__}",
+            package = msg_type.__module__.split(".")[0]
+            connection = self.writer.add_connection(topic, f"{package}/msg/{msg_type.__name__}",
                                                     typestore=self.typestore)
             self.create_subscription(msg_type, topic, self._writer_for(topic, connection), qos, raw=True)
 
