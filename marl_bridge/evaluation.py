@@ -29,6 +29,7 @@ import numpy as np
 import yaml
 
 from marl_bridge.config import ConfigError, PolicyConfig, RunConfig, TeamPolicyConfig, load, parse_policy
+from marl_bridge.recording.run_card import format_table
 
 ZERO = PolicyConfig(kind="scripted", entry_point="marl_bridge.policies.scripts:zero")
 
@@ -145,11 +146,7 @@ def report_table(report: dict[str, Any]) -> str:
                          f"{m['length_mean']:.1f}", "-" if contrib is None else f"{contrib:.3f}",
                          "-" if m["policy_entropy"] is None else f"{m['policy_entropy']:.3f}",
                          str(m["fallbacks"]), str(m["safety_events"])))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-             for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return format_table(rows, text_columns=3)
 
 
 def report_figure(report: dict[str, Any], path: Path) -> Path:

@@ -13,23 +13,20 @@ import json
 from marl_bridge.codec import CodecError, SpaceCodec, space_from_json
 from marl_bridge.config import RunConfig
 from marl_bridge.envs.episode import EpisodeRecord, TeamEpisode
-from marl_bridge.envs.factory import make_env
+from marl_bridge.envs.team import build_team
 from marl_bridge.policies import Policy, make_policy
-from marl_bridge.safety.fallback import Fallback
 from marl_bridge.seeds import episode_seed, policy_seed
 
 
 def direct_rollout(cfg: RunConfig, episodes: int | None = None) -> list[EpisodeRecord]:
-    env = make_env(cfg.env)
-    agents = list(env.possible_agents)
-    obs_codecs = {a: SpaceCodec(env.observation_space(a), f"observation space of {a!r}") for a in agents}
-    act_codecs = {a: SpaceCodec(env.action_space(a), f"action space of {a!r}") for a in agents}
+    team = build_team(cfg)
+    env, agents, obs_codecs, act_codecs = team.env, team.agents, team.obs_codecs, team.act_codecs
     # What an actor sees: spaces rebuilt from the JSON the supervisor publishes.
     actor_obs = {a: SpaceCodec(space_from_json(json.loads(obs_codecs[a].json))) for a in agents}
     actor_act = {a: SpaceCodec(space_from_json(json.loads(act_codecs[a].json))) for a in agents}
     policies: dict[str, Policy] = {a: make_policy(cfg.policy.for_agent(a), a, actor_obs[a].space,
                                                   actor_act[a].space) for a in agents}
-    fallbacks = {a: Fallback(cfg.supervisor.fallback_for(a), act_codecs[a], a) for a in agents}
+    fallbacks = team.fallbacks
     episode = TeamEpisode(env, obs_codecs, cfg.supervisor.max_steps)
     records = []
     for index in range(cfg.run.episodes if episodes is None else episodes):

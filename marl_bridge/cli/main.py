@@ -75,21 +75,13 @@ def _load(path: Path, **overrides: Any) -> RunConfig:
 
 
 def cmd_check(cfg: RunConfig) -> int:
-    from marl_bridge.codec import SpaceCodec
-    from marl_bridge.envs.factory import make_env
-    from marl_bridge.nodes.topics import ros_names
-    from marl_bridge.safety.fallback import Fallback
+    from marl_bridge.envs.team import build_team
 
-    env = make_env(cfg.env)
-    ros_names(list(env.possible_agents))
-    for agent in env.possible_agents:
-        codec = SpaceCodec(env.action_space(agent), f"action space of {agent!r}")
-        Fallback(cfg.supervisor.fallback_for(agent), codec, agent)
-        SpaceCodec(env.observation_space(agent), f"observation space of {agent!r}")
-        cfg.policy.for_agent(agent)
-        print(f"{agent}: obs {env.observation_space(agent)}  action {env.action_space(agent)}  "
-              f"policy {cfg.policy.for_agent(agent).describe()}")
-    env.close()
+    team = build_team(cfg)
+    for agent in team.agents:
+        print(f"{agent}: obs {team.env.observation_space(agent)}  action {team.env.action_space(agent)}  "
+              f"policy {cfg.policy.for_agent(agent).describe()}  fallback {team.fallbacks[agent].kind}")
+    team.env.close()
     print(f"{cfg.source}: ok")
     return 0
 

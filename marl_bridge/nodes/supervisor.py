@@ -22,10 +22,9 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.task import Future
 
-from marl_bridge import config as config_mod
-from marl_bridge.codec import CodecError, SpaceCodec, space_to_json
+from marl_bridge.codec import CodecError, space_to_json
 from marl_bridge.envs.episode import AgentResult, EpisodeRecord, TeamEpisode
-from marl_bridge.envs.factory import make_env
+from marl_bridge.envs.team import build_team
 from marl_bridge.msg import (
     Action,
     ActorStatus,
@@ -40,7 +39,6 @@ from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, STREAM_QOS, agent_
 from marl_bridge.recording.run_card import info_json
 from marl_bridge.safety.action_gate import Verdict, check_action
 from marl_bridge.safety.events import SafetyCounts, SafetyEventData
-from marl_bridge.safety.fallback import Fallback
 from marl_bridge.seeds import episode_seed
 from marl_bridge.srv import Reset
 
@@ -59,22 +57,11 @@ class SupervisorNode(Node):
         sup = self.cfg.supervisor
         self.team = sup.team
 
-        self.env = make_env(self.cfg.env)
-        self.agents: list[str] = list(self.env.possible_agents)
+        team = build_team(self.cfg)
+        self.env, self.agents = team.env, team.agents
+        self.obs_codecs, self.act_codecs, self.fallbacks = team.obs_codecs, team.act_codecs, team.fallbacks
         self.names = ros_names(self.agents)
         self.known = frozenset(self.agents)
-        self.obs_codecs = {a: SpaceCodec(self.env.observation_space(a), f"observation space of {a!r}")
-                           for a in self.agents}
-        self.act_codecs = {a: SpaceCodec(self.env.action_space(a), f"action space of {a!r}")
-                           for a in self.agents}
-        self.fallbacks = {a: Fallback(sup.fallback_for(a), self.act_codecs[a], a) for a in self.agents}
-        for agent in set(sup.fallback_per_agent) | set(self.cfg.policy.per_agent):
-            if agent not in self.known:
-                raise config_mod.ConfigError(
-                    f"{self.cfg.source}: config names agent {agent!r}, which the env does not have; "
-                    f"agents are {', '.join(self.agents)}")
-        for agent in self.agents:  # every agent needs a policy: say so now, not in the run card
-            self.cfg.policy.for_agent(agent)
         self.episode = TeamEpisode(self.env, self.obs_codecs, sup.max_steps)
 
         # -- ROS interfaces ------------------------------------------------------------------

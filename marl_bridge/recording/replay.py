@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from marl_bridge.codec import SpaceCodec
 from marl_bridge.config import ConfigError, from_dict
 from marl_bridge.envs.episode import TeamEpisode
-from marl_bridge.envs.factory import make_env
+from marl_bridge.envs.team import build_team
 
 
 @dataclass(frozen=True)
@@ -64,10 +63,8 @@ def read_trace(bag: Path) -> Trace:
 def replay(bag: Path, card: dict[str, Any]) -> Divergence | None:
     """Replay `bag` against the env of `card`; None when everything is reproduced."""
     cfg = from_dict(card["config"], source=f"run card of {bag}")
-    env = make_env(cfg.env)
-    agents = list(env.possible_agents)
-    obs_codecs = {a: SpaceCodec(env.observation_space(a)) for a in agents}
-    act_codecs = {a: SpaceCodec(env.action_space(a)) for a in agents}
+    team = build_team(cfg)
+    env, obs_codecs, act_codecs = team.env, team.obs_codecs, team.act_codecs
     trace = read_trace(bag)
     if not trace.results:
         raise ConfigError(f"{bag}: no step results recorded; record with a recorder subscribed from the start")

@@ -63,8 +63,13 @@ def per_agent_table(card: dict[str, Any]) -> str:
                      f"{np.mean(rets):.3f}" if rets else "-", f"{min(rets):.3f}" if rets else "-",
                      f"{max(rets):.3f}" if rets else "-", f"{np.mean(lens):.1f}" if lens else "-",
                      str(fb), str(ev)))
+    return format_table(rows, text_columns=2)
+
+
+def format_table(rows: list[tuple[str, ...]], text_columns: int) -> str:
+    """Header row, a rule, then rows; the first `text_columns` columns left-aligned, numbers right."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-             for r in rows]
+    lines = ["  ".join(c.ljust(w) if i < text_columns else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(r, widths, strict=True))) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -47,9 +47,6 @@ class SafetyCounts:
     def add(self, event: SafetyEventData) -> None:
         self.by_agent.setdefault(event.agent or "<team>", Counter())[event.kind] += 1
 
-    def total(self, kind: str) -> int:
-        return sum(c[kind] for c in self.by_agent.values())
-
     def to_dict(self) -> dict[str, Any]:
         labels: Counter[str] = Counter()
         for counts in self.by_agent.values():

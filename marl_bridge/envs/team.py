@@ -1,0 +1,45 @@
+"""The env of a run config with everything each agent needs around it, built and checked once.
+
+The supervisor, the direct rollout, replay and `marl-bridge check` all start from `build_team`, so a
+config that one of them accepts, all of them accept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pettingzoo.utils.env import ParallelEnv
+
+from marl_bridge.codec import SpaceCodec
+from marl_bridge.config import ConfigError, RunConfig
+from marl_bridge.envs.factory import make_env
+from marl_bridge.safety.fallback import Fallback
+
+
+@dataclass
+class Team:
+    env: ParallelEnv
+    agents: list[str]
+    obs_codecs: dict[str, SpaceCodec]
+    act_codecs: dict[str, SpaceCodec]
+    fallbacks: dict[str, Fallback]
+
+
+def build_team(cfg: RunConfig) -> Team:
+    """Build the env, codecs and fallbacks; refuse configs naming unknown agents or leaving one without
+    a policy, and agent ids that would share a ROS name (ConfigError names the file and the key)."""
+    from marl_bridge.nodes.topics import ros_names  # topic naming rules live with the nodes
+
+    env = make_env(cfg.env)
+    agents = list(env.possible_agents)
+    ros_names(agents)
+    for agent in sorted(set(cfg.supervisor.fallback_per_agent) | set(cfg.policy.per_agent)):
+        if agent not in agents:
+            raise ConfigError(f"{cfg.source}: config names agent {agent!r}, which the env does not have; "
+                              f"agents are {', '.join(agents)}")
+    for agent in agents:  # every agent needs a policy: say so now, not at the end of the run
+        cfg.policy.for_agent(agent)
+    obs = {a: SpaceCodec(env.observation_space(a), f"observation space of {a!r}") for a in agents}
+    act = {a: SpaceCodec(env.action_space(a), f"action space of {a!r}") for a in agents}
+    fallbacks = {a: Fallback(cfg.supervisor.fallback_for(a), act[a], a) for a in agents}
+    return Team(env, agents, obs, act, fallbacks)
