@@ -97,12 +97,18 @@ def run_team(cfg: RunConfig, out_dir: Path,
     spinning for after the run (at most `drain_timeout_s`), so those nodes can take the last messages.
     Raises ConfigError before anything is started when the config or the env is wrong.
     """
+    with ros_session([]) as stop:  # restores the previous signal handlers on the way out
+        return _run_in_session(cfg, out_dir, stop, on_episode, extra_nodes, drain, drain_timeout_s)
+
+
+def _run_in_session(cfg: RunConfig, out_dir: Path, stop: threading.Event,
+                    on_episode: Callable[[EpisodeRecord], None] | None,
+                    extra_nodes: Callable[[SupervisorNode], list[Node]] | None,
+                    drain: Callable[[dict[str, Any]], Future] | None, drain_timeout_s: float) -> dict[str, Any]:
     children: list[subprocess.Popen[bytes]] = []
-    session = ros_session([])
-    stop = session.__enter__()
     executor = EventsExecutor()
     supervisor: SupervisorNode | None = None
-    actors: list[Node] = []
+    nodes: list[Node] = []  # actors and extra nodes of this process
     side: list[_BackgroundSpinner] = []
     try:
         supervisor = SupervisorNode(config_parameters(cfg), on_episode=on_episode)
@@ -112,20 +118,19 @@ def run_team(cfg: RunConfig, out_dir: Path,
         if cfg.run.topology == "single":
             for agent in agents:
                 node = ActorNode(config_parameters(cfg), agent=agent, namespace=agent_ns(cfg.supervisor.team, agent))
-                actors.append(node)
+                nodes.append(node)
                 executor.add_node(node)
         else:
             groups = [agents] if cfg.run.topology == "actors" else [[a] for a in agents]
             for group in groups:
                 children.append(subprocess.Popen(actor_command(config_path, group), env=os.environ.copy(),
                                                  preexec_fn=die_with_parent))
-        if extra_nodes is not None:
-            for node in extra_nodes(supervisor):
-                actors.append(node)
-                if getattr(node, "needs_own_executor", False):
-                    side.append(_BackgroundSpinner(node))
-                else:
-                    executor.add_node(node)
+        for node in extra_nodes(supervisor) if extra_nodes is not None else []:
+            nodes.append(node)
+            if getattr(node, "needs_own_executor", False):
+                side.append(_BackgroundSpinner(node))
+            else:
+                executor.add_node(node)
         if spin_until(executor, supervisor.done, stop):
             card = supervisor.done.result()
         else:
@@ -139,13 +144,11 @@ def run_team(cfg: RunConfig, out_dir: Path,
         _stop_children(children)
         for spinner in side:
             spinner.stop()
-        for node in [*actors, *([supervisor] if supervisor else [])]:
+        for node in [*nodes, *([supervisor] if supervisor else [])]:
             if node in executor.get_nodes():
                 executor.remove_node(node)
             node.destroy_node()
         executor.shutdown()
-        if rclpy.ok():
-            rclpy.shutdown()
 
 
 def spin_actors(cfg: RunConfig | None, agents: list[str], cli_args: list[str] | None = None) -> int:

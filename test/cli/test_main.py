@@ -90,3 +90,14 @@ def test_sigint_mid_run_keeps_the_run_card(tmp_path: Path) -> None:
     assert card["status"].startswith("interrupted")
     assert len(card["episodes"]) >= 1
     assert all(len(ep["returns"]) == 4 for ep in card["episodes"])
+
+
+@pytest.mark.ros
+def test_run_team_restores_the_callers_signal_handlers(tmp_path: Path) -> None:
+    from marl_bridge.cli.team import run_team
+    from marl_bridge.config import load, with_overrides
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    card = run_team(with_overrides(load(CONFIG_DIR / "point_team.yaml"), episodes=1), tmp_path)
+    assert card["status"] == "complete"
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
