@@ -97,13 +97,13 @@ setup(
     version="0.1.0",
     description="Run a PettingZoo Parallel env on a robot team over ROS 2 DDS",
     packages=find_packages(include=[PACKAGE, f"{PACKAGE}.*"]),
-    package_data={PACKAGE: ["py.typed"]},
+    package_data={PACKAGE: ["py.typed"], f"{PACKAGE}.envs.robots": ["assets/*.xml"]},
     python_requires=">=3.10",
     install_requires=[
         "ros-rclpy", "ros-rmw-fastrtps-cpp", "ros-std-msgs", "ros-builtin-interfaces",
         "ros-rosidl-default-runtime", "ros-rosgraph-msgs",
         "numpy", "gymnasium>=1.0", "pettingzoo>=1.24", "pyyaml", "tqdm", "rosbags>=0.10",
-        "matplotlib",
+        "matplotlib", "mujoco>=3.2",
     ],
     extras_require={
         # pursuit_v5 (pettingzoo.sisl) needs pygame; mpe2 brings pygame-ce, which provides it. Installing
