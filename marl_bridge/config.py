@@ -19,6 +19,9 @@ import yaml
 
 TOPOLOGIES = ("single", "actors", "multiprocess")
 POLICY_KINDS = ("random", "scripted", "mlp")
+BACKENDS = ("", "mujoco", "hardware", "auto")  # "": the env exactly as its entry point builds it
+MODES = ("lockstep", "realtime")
+SECTIONS = ("run", "env", "policy", "supervisor", "hardware")
 FALLBACK_KINDS = ("zero", "hold", "value")
 _REQUIRED = object()
 
@@ -35,6 +38,9 @@ class EnvConfig:
     reward_definition: str  # what each agent's reward means, as the user states it
     kwargs: dict[str, Any] = field(default_factory=dict)
     name: str = ""  # label for reports; defaults to the entry point
+    # Robot-team worlds (marl_bridge.envs.robots) only: mujoco | hardware | auto (hardware if every
+    # robot's odometry appears within hardware.wait_s, else MuJoCo with the same task).
+    backend: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,8 +91,28 @@ class FallbackConfig:
 
 
 @dataclass(frozen=True)
+class HardwareConfig:
+    """The real robots behind the hardware adapter: topics, command limits, odometry timing.
+
+    `{robot}` in a topic pattern becomes the robot's name (`robots[agent]`, else the agent's ROS name).
+    Odometry must be in the shared world frame of the task (localisation or motion capture output).
+    """
+
+    max_linear_mps: float  # every cmd_vel is clamped to these, whatever the policy asks
+    max_angular_rps: float
+    odom_topic: str = "/{robot}/odom"
+    cmd_vel_topic: str = "/{robot}/cmd_vel"
+    robots: dict[str, str] = field(default_factory=dict)  # agent -> robot name
+    wait_s: float = 5.0  # startup: wait this long for every robot's odometry (auto: then fall back)
+    stale_after_s: float = 0.5  # odometry older than this at a control tick is a safety event
+
+    def robot_name(self, agent: str, ros_name: str) -> str:
+        return self.robots.get(agent, ros_name)
+
+
+@dataclass(frozen=True)
 class SupervisorConfig:
-    """The joint step: topics, deadline, fallbacks, episode cap."""
+    """The joint step: topics, deadline, fallbacks, episode cap, lockstep or real-time."""
 
     step_deadline_s: float  # how long to wait for the live agents' actions each step
     fallback: FallbackConfig
@@ -97,6 +123,11 @@ class SupervisorConfig:
     # Also wait (within startup_timeout_s) until this many nodes besides the actors subscribe to every
     # team topic the supervisor publishes: a recorder or monitor in another process then sees it all.
     required_listeners: int = 0
+    # lockstep: step as soon as every live agent answered (or at the deadline). realtime: step at a fixed
+    # control_rate_hz; actions that arrive within step_deadline_s of the observation count, the rest
+    # are deadline misses. The hardware backend always runs realtime.
+    mode: str = "lockstep"
+    control_rate_hz: float = 0.0
 
     def fallback_for(self, agent: str) -> FallbackConfig:
         return self.fallback_per_agent.get(agent, self.fallback)
@@ -118,6 +149,7 @@ class RunConfig:
     env: EnvConfig
     policy: TeamPolicyConfig
     supervisor: SupervisorConfig
+    hardware: HardwareConfig | None = None
     source: str = "<memory>"  # where it came from, for error messages and the run card
 
     def to_dict(self) -> dict[str, Any]:
@@ -227,10 +259,10 @@ def from_dict(data: Any, source: str = "<memory>") -> RunConfig:
     if "/**" in data or any(isinstance(v, dict) and "ros__parameters" in v for v in data.values()):
         data = next(v["ros__parameters"] for v in data.values()
                     if isinstance(v, dict) and "ros__parameters" in v)
-    unknown = sorted(set(data) - {"run", "env", "policy", "supervisor"})
+    unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
-        raise ConfigError(f"{source}: unknown top-level key {unknown[0]!r}; expected run, env, policy, "
-                          "supervisor")
+        raise ConfigError(f"{source}: unknown top-level key {unknown[0]!r}; expected one of "
+                          f"{', '.join(SECTIONS)}")
     for key in ("run", "env", "policy", "supervisor"):
         if key not in data:
             raise ConfigError(f"{source}: missing required section {key!r}")
@@ -246,6 +278,19 @@ def from_dict(data: Any, source: str = "<memory>") -> RunConfig:
     env: EnvConfig = _build(EnvConfig, data["env"], "env", source)
     if ":" not in env.entry_point:
         raise ConfigError(f"{source}: env.entry_point must be 'module:callable', got {env.entry_point!r}")
+    if env.backend not in BACKENDS:
+        raise ConfigError(f"{source}: env.backend is {env.backend!r}; expected mujoco, hardware or auto "
+                          "(or leave it out for an env other than the robot-team worlds)")
+    hardware: HardwareConfig | None = None
+    if data.get("hardware") is not None:
+        hardware = _build(HardwareConfig, data["hardware"], "hardware", source)
+        if hardware.max_linear_mps <= 0 or hardware.max_angular_rps <= 0:
+            raise ConfigError(f"{source}: hardware.max_linear_mps and hardware.max_angular_rps must be > 0")
+        if hardware.wait_s <= 0 or hardware.stale_after_s <= 0:
+            raise ConfigError(f"{source}: hardware.wait_s and hardware.stale_after_s must be > 0")
+    if env.backend in ("hardware", "auto") and hardware is None:
+        raise ConfigError(f"{source}: env.backend {env.backend!r} needs a 'hardware' section (at least "
+                          "max_linear_mps and max_angular_rps: the limits every cmd_vel is clamped to)")
 
     policy: TeamPolicyConfig = _build(TeamPolicyConfig, data["policy"], "policy", source, nested={
         "default": lambda raw, path: _policy(raw, path, source),
@@ -266,10 +311,22 @@ def from_dict(data: Any, source: str = "<memory>") -> RunConfig:
         raise ConfigError(f"{source}: supervisor.required_listeners must be >= 0, got {sup.required_listeners}")
     if sup.max_steps < 0:
         raise ConfigError(f"{source}: supervisor.max_steps must be >= 0, got {sup.max_steps}")
+    if sup.mode not in MODES:
+        raise ConfigError(f"{source}: supervisor.mode is {sup.mode!r}; expected one of {', '.join(MODES)}")
+    if sup.mode == "realtime":
+        if sup.control_rate_hz <= 0:
+            raise ConfigError(f"{source}: supervisor.control_rate_hz must be > 0 in realtime mode, "
+                              f"got {sup.control_rate_hz}")
+        if sup.step_deadline_s > 1.0 / sup.control_rate_hz + 1e-12:
+            raise ConfigError(f"{source}: supervisor.step_deadline_s ({sup.step_deadline_s} s) must not exceed "
+                              f"the control period 1/control_rate_hz ({1.0 / sup.control_rate_hz:.4g} s)")
+    if env.backend in ("hardware", "auto") and sup.mode != "realtime":
+        raise ConfigError(f"{source}: env.backend {env.backend!r} needs supervisor.mode realtime: real "
+                          "robots do not wait for a lockstep")
     if not _valid_name(sup.team):
         raise ConfigError(f"{source}: supervisor.team {sup.team!r} is not a valid ROS name token "
                           "(letters, digits, underscores; not starting with a digit)")
-    return RunConfig(run=run, env=env, policy=policy, supervisor=sup, source=source)
+    return RunConfig(run=run, env=env, policy=policy, supervisor=sup, hardware=hardware, source=source)
 
 
 def _valid_name(token: str) -> bool:
@@ -323,7 +380,7 @@ def to_flat(cfg: RunConfig) -> dict[str, Any]:
     flat: dict[str, Any] = {}
 
     def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict) and prefix.rsplit(".", 1)[-1] == "kwargs":
+        if isinstance(value, dict) and prefix.rsplit(".", 1)[-1] in ("kwargs", "robots"):
             flat[prefix] = json.dumps(value, sort_keys=True)
         elif isinstance(value, dict):
             for k, v in value.items():
@@ -344,7 +401,7 @@ def from_flat(flat: dict[str, Any], source: str) -> RunConfig:
     """Inverse of `to_flat`: dotted names (as ROS parameters) back to a validated RunConfig."""
     nested: dict[str, Any] = {}
     for name, value in flat.items():
-        if name.split(".", 1)[0] not in ("run", "env", "policy", "supervisor"):
+        if name.split(".", 1)[0] not in SECTIONS:
             continue  # use_sim_time and other ROS-owned parameters
         parts = name.split(".")
         if "kwargs" in parts:  # a kwargs mapping may arrive as JSON text or as dotted leaves

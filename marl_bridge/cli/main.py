@@ -133,6 +133,7 @@ def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str])
     from marl_bridge.nodes.spin import ros_session, spin_until
     from marl_bridge.nodes.supervisor import SupervisorNode
     from marl_bridge.recording.run_card import write_run_card
+    from marl_bridge.recording.trajectory import write_episode_pictures
 
     with ros_session(ros_args or None) as stop:
         node = SupervisorNode(config_parameters(cfg) if cfg else None, topology="external")
@@ -141,6 +142,7 @@ def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str])
         executor.add_node(node)
         card = node.done.result() if spin_until(executor, node.done, stop) else node.interrupt("signal")
         node.flush()
+        card["pictures"] = write_episode_pictures(node.traces, node.frames, out)
         print(f"run card: {write_run_card(card, out)}")
         node.destroy_node()
     return 0 if card["status"] == "complete" else EXIT_INTERRUPTED

@@ -36,6 +36,7 @@ from marl_bridge.nodes.params import config_parameters
 from marl_bridge.nodes.spin import ros_session, spin_forever, spin_until
 from marl_bridge.nodes.supervisor import SupervisorNode
 from marl_bridge.nodes.topics import agent_ns
+from marl_bridge.recording.trajectory import write_episode_pictures
 
 
 def actor_command(config_path: Path, agents: list[str]) -> list[str]:
@@ -139,6 +140,7 @@ def _run_in_session(cfg: RunConfig, out_dir: Path, stop: threading.Event,
             executor.spin_until_future_complete(drain(card), timeout_sec=drain_timeout_s)
         if rclpy.ok():
             supervisor.flush()
+        card["pictures"] = write_episode_pictures(supervisor.traces, supervisor.frames, out_dir)
         return card
     finally:
         _stop_children(children)

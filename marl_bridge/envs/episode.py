@@ -43,6 +43,7 @@ class EpisodeRecord:
     terminated: dict[str, bool] = field(default_factory=dict)
     truncated: dict[str, bool] = field(default_factory=dict)
     fallbacks: dict[str, int] = field(default_factory=dict)
+    collisions: dict[str, int] = field(default_factory=dict)  # contact onsets, where the env reports them
     observation_digest: dict[str, str] = field(default_factory=dict)
     capped: bool = False  # ended by supervisor.max_steps rather than by the env
     aborted: bool = False  # cut short by the reset service
@@ -70,7 +71,7 @@ class TeamEpisode:
             episode=episode, seed=seed, agents=agents,
             returns=dict.fromkeys(agents, 0.0), lengths=dict.fromkeys(agents, 0),
             terminated=dict.fromkeys(agents, False), truncated=dict.fromkeys(agents, False),
-            fallbacks=dict.fromkeys(agents, 0))
+            fallbacks=dict.fromkeys(agents, 0), collisions={})
         self._digests = {a: hashlib.blake2b(digest_size=16) for a in agents}
         self._take(obs)
         return self.encoded
@@ -112,8 +113,11 @@ class TeamEpisode:
             rec.truncated[agent] = trunc
             if agent in fallback:
                 rec.fallbacks[agent] += 1
-            results.append(AgentResult(agent, reward, rec.returns[agent], term, trunc,
-                                       agent in fallback, infos.get(agent, {})))
+            info = infos.get(agent, {})
+            hits = info.get("collisions") if isinstance(info, dict) else None
+            if isinstance(hits, int):
+                rec.collisions[agent] = rec.collisions.get(agent, 0) + hits
+            results.append(AgentResult(agent, reward, rec.returns[agent], term, trunc, agent in fallback, info))
         if self.env.agents and not rec.capped:
             self._take(obs)
         else:

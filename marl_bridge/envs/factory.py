@@ -8,7 +8,7 @@ from typing import Any
 
 from pettingzoo.utils.env import ParallelEnv
 
-from marl_bridge.config import ConfigError, EnvConfig
+from marl_bridge.config import ConfigError, EnvConfig, HardwareConfig
 
 
 def load_entry_point(entry_point: str, where: str) -> Any:
@@ -33,13 +33,27 @@ def load_entry_point(entry_point: str, where: str) -> Any:
     return obj
 
 
-def make_env(cfg: EnvConfig, where: str = "env") -> ParallelEnv:
-    """Call the entry point with its kwargs and check that a Parallel env came back."""
+def make_env(cfg: EnvConfig, where: str = "env", *, backend: str | None = None,
+             hardware: HardwareConfig | None = None) -> ParallelEnv:
+    """Call the entry point with its kwargs and check that a Parallel env came back.
+
+    `backend` (default: cfg.backend) goes to robot-team worlds as their `backend` argument ("auto" is
+    the supervisor's decision and must be resolved to mujoco or hardware before this call).
+    """
     factory = load_entry_point(cfg.entry_point, f"{where}.entry_point")
+    backend = cfg.backend if backend is None else backend
+    if backend == "auto":
+        raise ConfigError(f"{where}.backend: 'auto' is decided by the supervisor; outside it use mujoco")
+    extra = {"backend": backend, "hardware": hardware} if backend else {}
     try:
-        env = factory(**cfg.kwargs)
+        env = factory(**cfg.kwargs, **extra)
     except TypeError as exc:
+        if extra and "backend" in str(exc):
+            raise ConfigError(f"{where}.backend: {cfg.entry_point} is not a robot-team world and takes no "
+                              "backend; leave env.backend out") from None
         raise ConfigError(f"{where}.kwargs: {cfg.entry_point} rejected {cfg.kwargs}: {exc}") from None
+    except ValueError as exc:
+        raise ConfigError(f"{where}.kwargs: {cfg.entry_point} refused {cfg.kwargs}: {exc}") from None
     if not (hasattr(env, "possible_agents") and hasattr(env, "step") and hasattr(env, "reset")
             and callable(getattr(env, "action_space", None))):
         raise ConfigError(f"{where}.entry_point: {cfg.entry_point} returned {type(env).__name__}, "

@@ -25,12 +25,17 @@ class Team:
     fallbacks: dict[str, Fallback]
 
 
-def build_team(cfg: RunConfig) -> Team:
+def build_team(cfg: RunConfig, backend: str | None = None) -> Team:
     """Build the env, codecs and fallbacks; refuse configs naming unknown agents or leaving one without
-    a policy, and agent ids that would share a ROS name (ConfigError names the file and the key)."""
+    a policy, and agent ids that would share a ROS name (ConfigError names the file and the key).
+
+    `backend` overrides cfg.env.backend; without ROS (direct rollout, replay, check) "auto" means MuJoCo.
+    """
     from marl_bridge.nodes.topics import ros_names  # topic naming rules live with the nodes
 
-    env = make_env(cfg.env)
+    if backend is None:
+        backend = "mujoco" if cfg.env.backend == "auto" else cfg.env.backend
+    env = make_env(cfg.env, backend=backend, hardware=cfg.hardware)
     agents = list(env.possible_agents)
     ros_names(agents)
     for agent in sorted(set(cfg.supervisor.fallback_per_agent) | set(cfg.policy.per_agent)):

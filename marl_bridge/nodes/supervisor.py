@@ -1,8 +1,11 @@
-"""The supervisor node: owns the environment and the joint step (lockstep mode).
+"""The supervisor node: owns the environment and the joint step (lockstep or real-time).
 
 Each step it publishes every live agent's observation, collects one action per live agent through the
 action gate, substitutes fallbacks for late or bad ones (publishing a safety event each time), steps
 the env and publishes per-agent step results. Episodes reset with seeds derived from the run seed.
+Lockstep steps as soon as every live agent answered; real-time steps on a fixed control tick. With a
+robot-team world it also picks the backend (hardware, or MuJoCo when no odometry appears with
+`backend: auto`), publishes /clock in simulation and offers pause, resume and step-N services.
 
 Every callback returns quickly: the step happens in the callback that completes the set of actions or in
 the deadline timer, and nothing waits inside a callback. Config arrives as ROS parameters (dotted names,
@@ -11,16 +14,20 @@ see marl_bridge.config), so `marl-bridge run`, `ros2 run` and launch files confi
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from array import array
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from rclpy.clock import Clock, ClockType
 from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.task import Future
+from rosgraph_msgs.msg import Clock as ClockMsg
+from std_srvs.srv import Trigger
 
 from marl_bridge.codec import CodecError, space_to_json
 from marl_bridge.envs.episode import AgentResult, EpisodeRecord, TeamEpisode
@@ -40,7 +47,7 @@ from marl_bridge.recording.run_card import info_json
 from marl_bridge.safety.action_gate import Verdict, check_action
 from marl_bridge.safety.events import SafetyCounts, SafetyEventData
 from marl_bridge.seeds import episode_seed
-from marl_bridge.srv import Reset
+from marl_bridge.srv import Reset, Step
 
 
 class SupervisorNode(Node):
@@ -57,8 +64,16 @@ class SupervisorNode(Node):
         sup = self.cfg.supervisor
         self.team = sup.team
 
-        team = build_team(self.cfg)
+        # The backend: robot worlds with backend hardware/auto start on the hardware adapter; the ready
+        # check waits for odometry and, for auto, swaps in the MuJoCo world if some robot stays silent.
+        self.backend_requested = self.cfg.env.backend
+        self.backend_used = "mujoco" if self.backend_requested == "mujoco" else self.backend_requested
+        self.backend_why = "configured"
+        self._backend_pending = self.backend_requested in ("hardware", "auto")
+        team = build_team(self.cfg, backend="hardware" if self._backend_pending else None)
         self.env, self.agents = team.env, team.agents
+        if hasattr(self.env, "bind_ros"):
+            self.env.bind_ros(self)
         self.obs_codecs, self.act_codecs, self.fallbacks = team.obs_codecs, team.act_codecs, team.fallbacks
         self.names = ros_names(self.agents)
         self.known = frozenset(self.agents)
@@ -81,6 +96,11 @@ class SupervisorNode(Node):
         self.summary_pub = self.create_publisher(EpisodeSummary, team_topic(self.team, "episode_summary"),
                                                  STREAM_QOS)
         self.reset_srv = self.create_service(Reset, team_topic(self.team, "reset"), self._on_reset)
+        self.pause_srv = self.create_service(Trigger, team_topic(self.team, "pause"), self._on_pause)
+        self.resume_srv = self.create_service(Trigger, team_topic(self.team, "resume"), self._on_resume)
+        self.step_srv = self.create_service(Step, team_topic(self.team, "step"), self._on_step_request)
+        self.clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
+        self._clock_msg = ClockMsg()
         # One message object per agent and topic, refilled each step: publish() serializes at call time,
         # and constructing generated messages costs more than the rest of the per-agent step work.
         self._obs_msgs = {a: Observation(agent=a, layout=self.obs_codecs[a].layout) for a in self.agents}
@@ -91,6 +111,7 @@ class SupervisorNode(Node):
         self.ready: dict[str, str] = {}  # agent -> policy description from its status
         self.safety = SafetyCounts()
         self.deadline_misses = dict.fromkeys(self.agents, 0)
+        self.latency = {a: array("d") for a in self.agents}  # observation -> action arrival, seconds
         self.entropy_sum = dict.fromkeys(self.agents, 0.0)
         self.entropy_n = dict.fromkeys(self.agents, 0)
         self.records: list[EpisodeRecord] = []
@@ -104,6 +125,14 @@ class SupervisorNode(Node):
         self.status = "starting"
         self.started_at = time.monotonic()
         self._sim_time = bool(self.get_parameter("use_sim_time").value)
+        self.paused = False
+        self.step_budget = 0  # joint steps granted by the step service while paused
+        self.held = False  # the next observations wait for resume or a step request
+        self.realtime = sup.mode == "realtime"
+        self.applied = False  # realtime: this step's actions were sent to the env already
+        self.traces: list[dict[str, Any]] = []  # per episode, from envs that keep one (robot worlds)
+        self.frames: list[tuple[int, Any]] = []
+        self.frames_note = ""
         self.stepping_since = 0.0
         self.step_latencies: list[float] = []
         self.first_step_done = 0.0  # steady-state rate: from the end of the first step (warm-up excluded)
@@ -115,11 +144,17 @@ class SupervisorNode(Node):
                 agent=agent, observation_space=self.obs_codecs[agent].json,
                 action_space=self.act_codecs[agent].json, observation_layout=self.obs_codecs[agent].layout,
                 action_layout=self.act_codecs[agent].layout, run_seed=self.cfg.run.seed))
-        self.deadline_timer = self.create_timer(sup.step_deadline_s, self._on_deadline)
+        # Timers run on the steady clock: with use_sim_time the node clock follows /clock, which this node
+        # itself advances, so a ROS-time deadline would never fire.
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.deadline_timer = self.create_timer(sup.step_deadline_s, self._on_deadline, clock=steady)
         self.deadline_timer.cancel()
+        self.tick_timer = self.create_timer(1.0 / sup.control_rate_hz if self.realtime else 1.0, self._on_tick,
+                                            clock=steady)
+        self.tick_timer.cancel()
         # Readiness is a graph condition (match counts) plus each actor's latched status: a timer checks
         # it, since rclpy has no single event for "every publisher and subscription matched".
-        self.ready_timer = self.create_timer(0.02, self._check_ready)
+        self.ready_timer = self.create_timer(0.02, self._check_ready, clock=steady)
         self.get_logger().info(f"team {self.team!r}: {len(self.agents)} agents of {self.cfg.env.entry_point}; "
                                f"waiting for actors")
 
@@ -132,7 +167,43 @@ class SupervisorNode(Node):
         return (self.obs_pubs[agent].get_subscription_count() > 0
                 and self.action_subs[agent].get_publisher_count() > 0)
 
+    def _decide_backend(self) -> bool:
+        """Hardware or auto: wait for every robot's odometry; True once the backend is settled."""
+        assert self.cfg.hardware is not None
+        silent = self.env.missing_robots()
+        waited = time.monotonic() - self.started_at
+        if silent and waited < self.cfg.hardware.wait_s:
+            return False
+        self._backend_pending = False
+        if not silent:
+            self.backend_used, self.backend_why = "hardware", "odometry from every robot"
+            self.get_logger().info(f"backend hardware: odometry from every robot after {waited:.1f} s")
+            return True
+        why = f"no odometry from {', '.join(silent)} within {self.cfg.hardware.wait_s} s"
+        if self.backend_requested == "hardware":
+            self._event(SafetyEventData("stale_observation", "", 0, 0, f"{why}; backend hardware has no "
+                                        "fallback configured (backend: auto would run MuJoCo)", waited))
+            self.backend_used, self.backend_why = "none", why
+            self._finish(f"failed: {why}")
+            return False
+        self.env.close()  # zero commands to the robots that did answer
+        team = build_team(self.cfg, backend="mujoco")
+        for agent in self.agents:
+            if (team.obs_codecs[agent].json != self.obs_codecs[agent].json
+                    or team.act_codecs[agent].json != self.act_codecs[agent].json):
+                raise RuntimeError(f"MuJoCo fallback has other spaces than the hardware adapter for {agent!r}")
+        self.env = team.env
+        self.episode = TeamEpisode(self.env, self.obs_codecs, self.cfg.supervisor.max_steps)
+        self.backend_used, self.backend_why = "mujoco", f"fallback: {why}"
+        self._event(SafetyEventData("backend_fallback", "", 0, 0, f"{why}; running the MuJoCo world of the "
+                                    "same task instead", waited))
+        return True
+
     def _check_ready(self) -> None:
+        if self._backend_pending and not self._decide_backend():
+            return
+        if self.finished:
+            return
         missing = [a for a in self.agents if a not in self.ready or not self._matched(a)]
         listeners = self.cfg.supervisor.required_listeners
         unheard = [a for a in self.agents if self.result_pubs[a].get_subscription_count() < listeners
@@ -154,6 +225,8 @@ class SupervisorNode(Node):
                                         "running on its fallback action"))
         self.status = "running"
         self.stepping_since = time.monotonic()
+        if self.realtime:
+            self.tick_timer.reset()
         self._begin_episode()
 
     # -- episodes ------------------------------------------------------------------------------
@@ -167,7 +240,8 @@ class SupervisorNode(Node):
             fb.reset()
         self.episode.reset(self.episode_index, seed)
         self.step_index = 0
-        self._publish_observations()
+        self._publish_clock()
+        self._proceed()
 
     def _now(self) -> tuple[int, int]:
         """(sec, nanosec) for header stamps: the node clock under sim time, else the cheaper wall clock
@@ -177,6 +251,25 @@ class SupervisorNode(Node):
             return t.sec, t.nanosec
         ns = time.time_ns()
         return ns // 1_000_000_000, ns % 1_000_000_000
+
+    def _publish_clock(self) -> None:
+        """Simulated worlds publish their physics time on /clock (nodes may run with use_sim_time)."""
+        if self.backend_used == "mujoco" and hasattr(self.env, "sim_time"):
+            sec, nanosec = divmod(round(self.env.sim_time * 1e9), 1_000_000_000)
+            self._clock_msg.clock.sec, self._clock_msg.clock.nanosec = sec, nanosec
+            self.clock_pub.publish(self._clock_msg)
+
+    def _proceed(self) -> None:
+        """Publish the next observations, unless paused with no granted steps left (then hold them)."""
+        if self.paused:
+            if self.step_budget == 0:
+                self.held = True
+                if hasattr(self.env, "halt"):
+                    self.env.halt()  # a paused robot stands still
+                return
+            self.step_budget -= 1
+        self.held = False
+        self._publish_observations()
 
     def _publish_observations(self) -> None:
         sec, nanosec = self._now()
@@ -190,6 +283,7 @@ class SupervisorNode(Node):
             msg.data = array("d", data.tobytes())  # ~10x cheaper than assigning the ndarray
             self.obs_pubs[agent].publish(msg)
         self.awaiting = True
+        self.applied = False
         self._step_t0 = time.monotonic()
         self.deadline_timer.reset()
 
@@ -213,6 +307,7 @@ class SupervisorNode(Node):
             else:
                 self.pending[agent] = action
                 self.fallbacks[agent].remember(action)
+                self.latency[agent].append(time.monotonic() - self._step_t0)
                 if msg.entropy == msg.entropy:  # not NaN: the policy reported its distribution
                     self.entropy_sum[agent] += msg.entropy
                     self.entropy_n[agent] += 1
@@ -232,8 +327,20 @@ class SupervisorNode(Node):
             else:
                 self.pending[agent] = result.action
                 self.fallbacks[agent].remember(result.action)
+                self.latency[agent].append(time.monotonic() - self._step_t0)
         if len(self.pending) == len(self.episode.encoded):
+            self._settled()
+
+    def _settled(self) -> None:
+        """Every live agent has its action: lockstep steps now; real-time sends the commands now (the
+        robots act until the tick) and steps at the tick."""
+        if not self.realtime:
             self._step()
+        elif not self.applied:
+            self.deadline_timer.cancel()
+            self.applied = True
+            if hasattr(self.env, "apply"):
+                self.env.apply(self.pending)
 
     def _settle_fallback(self, agent: str, event: SafetyEventData) -> None:
         """The agent answered this step, unusably: its fallback stands in and the event is published."""
@@ -243,8 +350,20 @@ class SupervisorNode(Node):
 
     def _on_deadline(self) -> None:
         self.deadline_timer.cancel()
-        if not self.awaiting:
+        if not self.awaiting or self.applied:
             return
+        self._fill_missing()
+        self._settled()
+
+    def _on_tick(self) -> None:
+        """Real-time control tick: close the step in flight (late agents get fallbacks) and go on."""
+        if self.finished or not self.awaiting:
+            return
+        if not self.applied:
+            self._fill_missing()
+        self._step()
+
+    def _fill_missing(self) -> None:
         late = time.monotonic() - self._step_t0
         for agent in self.episode.encoded:
             if agent not in self.pending:
@@ -255,7 +374,6 @@ class SupervisorNode(Node):
                     f"({self.fallbacks[agent].kind}) used", late))
                 self.pending[agent] = self.fallbacks[agent].action()
                 self.fallback_now.add(agent)
-        self._step()
 
     # -- the joint step ------------------------------------------------------------------------
     def _step(self) -> None:
@@ -266,12 +384,25 @@ class SupervisorNode(Node):
         self.first_step_done = self.first_step_done or now
         self.last_step_done = now
         results = self.episode.step(self.pending, self.fallback_now)
+        self._publish_clock()
         self._publish_results(results)
+        self._env_events(results)
         if self.episode.done:
             self._end_episode()
         else:
             self.step_index += 1
-            self._publish_observations()
+            self._proceed()
+
+    def _env_events(self, results: list[AgentResult]) -> None:
+        """Safety events the env knows of: contact onsets it reports, and what its body raised."""
+        for r in results:
+            hits = r.info.get("collisions") if isinstance(r.info, dict) else None
+            if hits:
+                self._event(SafetyEventData("collision", r.agent, self.episode_index, self.step_index,
+                                            f"{hits} new contact(s)", float(hits)))
+        drain = getattr(self.env, "drain_events", None)
+        for ev in drain() if drain is not None else []:
+            self._event(dataclasses.replace(ev, episode=self.episode_index, step=self.step_index))
 
     def _publish_results(self, results: list[AgentResult]) -> None:
         stamp = None
@@ -291,6 +422,7 @@ class SupervisorNode(Node):
     def _end_episode(self, aborted: bool = False) -> None:
         rec = self.episode.finish()
         self.records.append(rec)
+        self._keep_episode_artifacts(rec)
         summary = EpisodeSummary(episode=rec.episode, seed=rec.seed, steps=rec.steps, agents=rec.agents,
                                  returns=[rec.returns[a] for a in rec.agents],
                                  lengths=[rec.lengths[a] for a in rec.agents],
@@ -306,6 +438,18 @@ class SupervisorNode(Node):
         elif not aborted:
             self._begin_episode()
 
+    def _keep_episode_artifacts(self, rec: EpisodeRecord) -> None:
+        """Trajectory (robot worlds) and a last rendered frame (where the env renders offscreen)."""
+        trace = getattr(self.env, "episode_trace", None)
+        if trace is not None:
+            self.traces.append({"episode": rec.episode, "seed": rec.seed, **trace()})
+        if getattr(self.env, "render_mode", None) == "rgb_array" and not self.frames_note:
+            try:
+                self.frames.append((rec.episode, self.env.render()))
+            except RuntimeError as exc:
+                self.frames_note = f"skipped: {exc}"
+                self.get_logger().warning(f"no MuJoCo frames: {exc}")
+
     def _finish(self, status: str) -> None:
         if self.finished:
             return
@@ -313,7 +457,10 @@ class SupervisorNode(Node):
         self.status = status
         self.awaiting = False
         self.deadline_timer.cancel()
+        self.tick_timer.cancel()
         self.ready_timer.cancel()
+        if hasattr(self.env, "halt"):
+            self.env.halt()  # robots stop when the run ends, whatever ended it
         self.get_logger().info(f"run {status}: {len(self.records)} episodes")
         if not self.done.done():
             self.done.set_result(self.run_card())
@@ -346,6 +493,37 @@ class SupervisorNode(Node):
         response.message = f"episode {self.episode_index} started with seed {self.episode.record.seed}"
         return response
 
+    # -- simulation control (in the style of mujoco_ros2_control) -------------------------------
+    def _on_pause(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        self.paused, self.step_budget = True, 0
+        if self.awaiting or not self.held:
+            response.message = f"pausing after step {self.step_index} (the step in flight completes)"
+        else:
+            response.message = f"paused at step {self.step_index}"
+        response.success = not self.finished
+        return response
+
+    def _on_resume(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        was_paused, self.paused, self.step_budget = self.paused, False, 0
+        if self.held and not self.finished:
+            self._proceed()
+        response.success = not self.finished
+        response.message = "resumed" if was_paused else "was not paused"
+        return response
+
+    def _on_step_request(self, request: Step.Request, response: Step.Response) -> Step.Response:
+        response.step = self.step_index
+        if not self.paused or self.finished:
+            response.success = False
+            response.message = "step applies while paused (call pause first)" if not self.finished else "run ended"
+            return response
+        self.step_budget += int(request.steps)
+        response.success = True
+        response.message = f"{request.steps} more step(s) granted"
+        if self.held:
+            self._proceed()
+        return response
+
     # -- events and the run card ---------------------------------------------------------------
     def _event(self, ev: SafetyEventData) -> None:
         self.safety.add(ev)
@@ -366,7 +544,10 @@ class SupervisorNode(Node):
             "status": self.status,
             "env": {"name": cfg.env.name or cfg.env.entry_point, "entry_point": cfg.env.entry_point,
                     "kwargs": cfg.env.kwargs, "api": "parallel", "reward_definition": cfg.env.reward_definition},
-            "mode": "lockstep",
+            "mode": cfg.supervisor.mode,
+            "control_rate_hz": cfg.supervisor.control_rate_hz if self.realtime else None,
+            "backend": {"requested": self.backend_requested or "env", "used": self.backend_used or "env",
+                        "why": self.backend_why},
             "topology": self.topology,
             "team": self.team,
             "agents": self.agents,
@@ -385,12 +566,29 @@ class SupervisorNode(Node):
             "deadline_misses": self.deadline_misses,
             "policy_entropy": {a: (self.entropy_sum[a] / self.entropy_n[a] if self.entropy_n[a] else None)
                                for a in self.agents},  # mean nats per step, where the policy reports it
-            "collisions": None,  # measured by backends that model contact (MuJoCo world)
+            "collisions": self._collisions(),  # contact onsets per agent, from envs that report them
             "interventions": None,  # counted by the safety shield
+            "action_latency_ms": {a: self._latency_stats(a) for a in self.agents},
+            "sim_time_s": getattr(self.env, "sim_time", None),
+            "frames": self.frames_note or (f"{len(self.frames)} frame(s)" if self.frames else None),
             "timing": {"steps": steps, "wall_s": elapsed, "steps_per_s": steps / elapsed,
                        "steady_steps_per_s": (len(self.step_latencies) - 1) / steady if steady > 0 else 0.0,
                        "step_latency_p50_ms": float(np.percentile(lat, 50) * 1e3),
                        "step_latency_p99_ms": float(np.percentile(lat, 99) * 1e3)},
+            "env_settings": getattr(self.env, "settings", None),  # every effective env argument
             "config": cfg.to_dict(),
             "config_source": cfg.source,
         }
+
+    def _collisions(self) -> dict[str, int] | None:
+        if not any(r.collisions for r in self.records):
+            return None
+        return {a: sum(r.collisions.get(a, 0) for r in self.records) for a in self.agents}
+
+    def _latency_stats(self, agent: str) -> dict[str, float] | None:
+        """Observation-to-action latency of one agent's valid answers (p50/p99/max in ms)."""
+        lat = np.frombuffer(self.latency[agent], dtype=np.float64) if len(self.latency[agent]) else None
+        if lat is None:
+            return None
+        return {"p50": float(np.percentile(lat, 50) * 1e3), "p99": float(np.percentile(lat, 99) * 1e3),
+                "max": float(lat.max() * 1e3), "n": int(lat.size)}

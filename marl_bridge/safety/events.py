@@ -18,6 +18,9 @@ KINDS: dict[str, tuple[int, str, str]] = {
     "actor_lost": (2, "timing", "an actor never became ready or stopped answering"),
     "estop_engaged": (3, "safety", "emergency stop latched"),
     "estop_released": (0, "safety", "emergency stop released"),
+    "collision": (1, "safety", "a robot touched another robot, a wall or an obstacle (contact onset)"),
+    "stale_observation": (2, "perception", "a robot's odometry is missing or older than allowed"),
+    "backend_fallback": (2, "state", "no hardware answered; the run uses the MuJoCo simulation instead"),
 }
 SEVERITY_NAMES = ("info", "warn", "error", "fatal")
 

@@ -34,10 +34,12 @@ def _to_action(goal_local: np.ndarray, obs: np.ndarray, gain: float, neighbours_
 
 def pursuit_policy(agent: str, observation_space: Any, action_space: Any, **kwargs: Any) -> Any:
     """Close in on the target and hold `standoff` metres from it, spreading around it by keeping
-    clear of neighbours; with the target out of sight, sweep toward the arena centre."""
+    clear of neighbours; with the target out of sight, patrol a circle of `patrol_radius` around the
+    arena centre (counter-clockwise), which brings the whole arena within sensing range."""
     standoff = float(kwargs.get("standoff", 0.5))
     gain = float(kwargs.get("gain", 2.0))
     clearance = float(kwargs.get("clearance", 0.55))
+    patrol_radius = float(kwargs.get("patrol_radius", 2.5))
     n_actions = action_space.shape[0]
     t0 = SELF_FEATURES
 
@@ -48,7 +50,9 @@ def pursuit_policy(agent: str, observation_space: Any, action_space: Any, **kwar
             goal = np.array([tx, ty]) * (1.0 - standoff / d) if d > 1e-6 else np.zeros(2)
         else:
             x, y, c, s = obs[:4]
-            goal = np.array([c * -x + s * -y, -s * -x + c * -y])  # the centre, in the robot's frame
+            phi = float(np.arctan2(y, x)) + 0.6
+            gx, gy = patrol_radius * np.cos(phi) - x, patrol_radius * np.sin(phi) - y
+            goal = np.array([c * gx + s * gy, -s * gx + c * gy])  # the next patrol point, robot frame
         return _to_action(goal, obs, gain, t0 + 3, clearance, n_actions)
 
     return act

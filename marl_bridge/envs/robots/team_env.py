@@ -140,6 +140,26 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
     def state(self) -> np.ndarray:
         return self.task.state(self.body.poses(), self.body.twists())
 
+    # -- hardware ------------------------------------------------------------------------------
+    def bind_ros(self, node: Any) -> None:
+        """Give a hardware body its ROS interfaces on the supervisor's node (no-op in simulation)."""
+        bind = getattr(self.body, "bind", None)
+        if bind is not None:
+            bind(node)
+
+    def missing_robots(self) -> list[str]:
+        """Robots that have not reported their state yet (always none in simulation)."""
+        missing = getattr(self.body, "missing", None)
+        return missing() if missing is not None else []
+
+    def halt(self) -> None:
+        """Stop every robot now (hardware: zero cmd_vel; simulation: zero velocity targets)."""
+        halt = getattr(self.body, "halt", None)
+        if halt is not None:
+            halt()
+        else:
+            self.body.command(np.zeros((self.task.n, 3)))
+
     # -- artifacts -----------------------------------------------------------------------------
     def drain_events(self) -> list[SafetyEventData]:
         """Safety events the body raised since the last call (the supervisor publishes them)."""
@@ -182,9 +202,7 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         return self._renderer.render()
 
     def close(self) -> None:
-        halt = getattr(self.body, "halt", None)
-        if halt is not None:
-            halt()
+        self.halt()
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
