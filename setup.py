@@ -101,7 +101,7 @@ setup(
     python_requires=">=3.10",
     install_requires=[
         "ros-rclpy", "ros-rmw-fastrtps-cpp", "ros-std-msgs", "ros-builtin-interfaces",
-        "ros-rosidl-default-runtime", "ros-rosgraph-msgs",
+        "ros-rosidl-default-runtime", "ros-rosgraph-msgs", "ros-std-srvs", "ros-geometry-msgs", "ros-nav-msgs",
         "numpy", "gymnasium>=1.0", "pettingzoo>=1.24", "pyyaml", "tqdm", "rosbags>=0.10",
         "matplotlib", "mujoco>=3.2",
     ],

@@ -8,6 +8,8 @@
     marl-bridge replay BAG_DIR [--card RUN_CARD]                 # does the recorded trace reproduce?
     marl-bridge eval EVAL.yaml [--out DIR]                       # fixed-seed panels, per-agent report
     marl-bridge check CONFIG.yaml                                # validate config and env, start nothing
+    marl-bridge driver --robot R --pose X Y YAW                  # one simulated robot base (cmd_vel/odom)
+    marl-bridge drivers CONFIG.yaml                              # a simulated base per robot, own processes
 
 Exit codes: 0 done, 1 replay diverged, 2 bad config or arguments (nothing started), 130 interrupted
 (run card kept).
@@ -65,6 +67,18 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a config and build its env; start nothing")
     check.add_argument("config", type=Path)
+
+    drv = sub.add_parser("driver", help="one MuJoCo-simulated robot base behind cmd_vel/odom (or use --ros-args)")
+    drv.add_argument("--robot", help="robot name ({robot} in the topic patterns)")
+    drv.add_argument("--pose", type=float, nargs=3, metavar=("X", "Y", "YAW"), help="start pose")
+    drv.add_argument("--rate", type=float, help="odometry rate in Hz (default 50)")
+    drv.add_argument("--arena-half", type=float, help="half the arena's side in metres (default 4)")
+
+    drvs = sub.add_parser("drivers", help="a simulated base per robot of a config (own process each), at the "
+                                          "start poses of its first episode, until Ctrl-C")
+    drvs.add_argument("config", type=Path)
+    drvs.add_argument("--rate", type=float, default=50.0, help="odometry rate in Hz")
+    drvs.add_argument("--only", action="append", help="start only these agents' robots")
     return parser
 
 
@@ -151,13 +165,15 @@ def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str])
 def cmd_record(cfg: RunConfig, bag: Path, ros_args: list[str]) -> int:
     from rclpy.executors import SingleThreadedExecutor
 
-    from marl_bridge.envs.factory import make_env
+    from marl_bridge.envs.team import build_team
     from marl_bridge.nodes.spin import ros_session, spin_forever
     from marl_bridge.recording.recorder import RecorderNode
 
     if bag.exists():
         raise ConfigError(f"--out {bag}: already exists; a bag directory must be new")
-    agents = list(make_env(cfg.env).possible_agents)
+    team = build_team(cfg)
+    agents = team.agents
+    team.env.close()
     with ros_session(ros_args or None) as stop:
         node = RecorderNode(cfg.supervisor.team, agents, bag)
         executor = SingleThreadedExecutor()  # raw subscriptions: see RecorderNode
@@ -193,6 +209,40 @@ def cmd_eval(path: Path, out: Path) -> int:
     return 0
 
 
+def cmd_driver(args: argparse.Namespace, ros_args: list[str]) -> int:
+    from rclpy.experimental import EventsExecutor
+    from rclpy.parameter import Parameter
+
+    from marl_bridge.nodes.robot_driver import RobotDriverNode
+    from marl_bridge.nodes.spin import ros_session, spin_forever
+
+    params = []
+    if args.robot:
+        params.append(Parameter("robot", value=args.robot))
+    if args.pose:
+        params += [Parameter(k, value=float(v)) for k, v in zip(("x", "y", "yaw"), args.pose, strict=True)]
+    if args.rate:
+        params.append(Parameter("odom_rate_hz", value=float(args.rate)))
+    if args.arena_half:
+        params.append(Parameter("arena_half", value=float(args.arena_half)))
+    with ros_session(ros_args or None) as stop:
+        node = RobotDriverNode(params)
+        executor = EventsExecutor()
+        executor.add_node(node)
+        try:
+            spin_forever(executor, stop)
+        finally:
+            node.destroy_node()
+            executor.shutdown()
+    return 0
+
+
+def cmd_drivers(cfg: RunConfig, rate: float, only: list[str] | None) -> int:
+    from marl_bridge.envs.robots.drivers import run_drivers
+
+    return run_drivers(cfg, rate, only)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     ros_args: list[str] = []
@@ -215,6 +265,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_replay(args.bag, args.card)
         if args.command == "record":
             return cmd_record(_load(args.config), args.out, ros_args)
+        if args.command == "driver":
+            return cmd_driver(args, ros_args)
+        if args.command == "drivers":
+            return cmd_drivers(_load(args.config), args.rate, args.only)
         if args.command == "supervisor":
             cfg = _load(args.config) if args.config else None
             return cmd_supervisor(cfg, args.out, ros_args)

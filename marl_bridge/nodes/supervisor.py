@@ -254,7 +254,7 @@ class SupervisorNode(Node):
 
     def _publish_clock(self) -> None:
         """Simulated worlds publish their physics time on /clock (nodes may run with use_sim_time)."""
-        if self.backend_used == "mujoco" and hasattr(self.env, "sim_time"):
+        if self.backend_used == "mujoco" and getattr(self.env, "sim_time", None) is not None:
             sec, nanosec = divmod(round(self.env.sim_time * 1e9), 1_000_000_000)
             self._clock_msg.clock.sec, self._clock_msg.clock.nanosec = sec, nanosec
             self.clock_pub.publish(self._clock_msg)

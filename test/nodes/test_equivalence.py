@@ -30,7 +30,7 @@ def _run_with_monitor(cfg: RunConfig, out: Path) -> tuple[dict, TeamMonitor]:
     return card, monitors[0]
 
 
-def _assert_equivalent(cfg: RunConfig, out: Path) -> dict:
+def _assert_equivalent(cfg: RunConfig, out: Path, event_kinds: frozenset[str] = frozenset()) -> dict:
     card, monitor = _run_with_monitor(cfg, out)
     direct = direct_rollout(cfg)
     assert card["status"] == "complete"
@@ -46,8 +46,9 @@ def _assert_equivalent(cfg: RunConfig, out: Path) -> dict:
             # what crossed DDS, seen by an independent subscriber
             assert monitor.digest(ref.episode, agent) == ref.observation_digest[agent]
             assert monitor.returns[(ref.episode, agent)] == pytest.approx(ref.returns[agent], abs=1e-9)
+        assert ros_ep["collisions"] == ref.collisions
     assert sum(card["deadline_misses"].values()) == 0
-    assert card["safety_events"]["by_agent"] == {}
+    assert {k for c in card["safety_events"]["by_agent"].values() for k in c} <= event_kinds
     return card
 
 
@@ -68,6 +69,18 @@ def test_simple_spread_random_policies_match_direct_rollout(tmp_path: Path) -> N
 def test_point_team_in_other_topologies_matches_direct_rollout(tmp_path: Path, topology: str) -> None:
     cfg = with_overrides(load(CONFIG_DIR / "point_team.yaml"), episodes=2, topology=topology)
     _assert_equivalent(cfg, tmp_path)
+
+
+@pytest.mark.parametrize("mode", ["lockstep", "realtime"])
+def test_mujoco_pursuit_matches_direct_rollout(tmp_path: Path, mode: str) -> None:
+    cfg = with_overrides(load(CONFIG_DIR / "mujoco_pursuit.yaml"), episodes=2, seed=3)
+    kwargs = {**cfg.env.kwargs, "max_steps": 80, "render_mode": None}
+    sup = dataclasses.replace(cfg.supervisor, mode=mode, control_rate_hz=50.0, step_deadline_s=0.02) \
+        if mode == "realtime" else cfg.supervisor
+    cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, kwargs=kwargs), supervisor=sup)
+    card = _assert_equivalent(cfg, tmp_path, event_kinds=frozenset({"collision"}))
+    assert card["mode"] == mode and card["backend"]["used"] == "mujoco"
+    assert card["sim_time_s"] == pytest.approx(card["episodes"][-1]["steps"] * 0.05)
 
 
 def test_direct_rollout_differs_with_another_seed() -> None:

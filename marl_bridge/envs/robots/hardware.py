@@ -40,6 +40,7 @@ class HardwareBody:
     """Robots behind odometry and cmd_vel topics. `bind(node)` creates the ROS interfaces on a node."""
 
     robot_radius = 0.2  # for the task's start-pose sampling only; real robots start where they stand
+    senses_contacts = False
 
     def __init__(self, agents: list[str], hw: HardwareConfig, *, control_period_s: float,
                  limits: DriveLimits) -> None:

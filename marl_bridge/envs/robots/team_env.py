@@ -65,7 +65,8 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         self._trace: list[np.ndarray] = []
         self._target_trace: list[np.ndarray] = []
         self._renderer: Any = None
-        self.sim_time = 0.0
+        self._contacts = getattr(body, "senses_contacts", True)  # hardware: no bumpers modelled
+        self.sim_time: float | None = 0.0 if hasattr(body, "time") else None  # simulated seconds
 
     # -- spaces --------------------------------------------------------------------------------
     def observation_space(self, agent: str) -> spaces.Box:
@@ -91,7 +92,7 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         self._target_trace = [m.copy() for m in self.task.moving_markers().values()][:1]
         self._sync_markers()
         obs = self.task.observe(poses, self.body.twists())
-        self.sim_time = getattr(self.body, "time", 0.0)
+        self.sim_time = getattr(self.body, "time", None)
         return {a: obs[i] for i, a in enumerate(self.possible_agents)}, {a: {} for a in self.agents}
 
     def apply(self, actions: dict[str, Any]) -> None:
@@ -129,12 +130,12 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
             rewards[agent] = float(tr.rewards[i])
             terms[agent] = bool(tr.terminated[i])
             truncs[agent] = truncate and not terms[agent]
-            infos[agent] = {**tr.infos[i], "collisions": int(contacts[i])}
+            infos[agent] = {**tr.infos[i], "collisions": int(contacts[i])} if self._contacts else tr.infos[i]
         self.agents = [a for a in self.agents if not (terms[a] or truncs[a])]
         for agent in obs:
             if agent not in self.agents:
                 self._live[self._index[agent]] = False
-        self.sim_time = getattr(self.body, "time", self.sim_time + self.body.control_period_s)
+        self.sim_time = getattr(self.body, "time", None)
         return obs, rewards, terms, truncs, infos
 
     def state(self) -> np.ndarray:

@@ -1,0 +1,79 @@
+"""The hardware path over real DDS: the adapter against simulated bases in their own processes, and
+the automatic fallback to MuJoCo when no odometry appears.
+
+What is compared with the direct MuJoCo rollout (same config and seed): per-agent termination, episode
+length within 5 control steps and return within 0.5. Timing differs (real-time ticks, odometry at
+50 Hz from separate single-robot worlds, no inter-robot contacts in those), so bit-equality is not
+expected; the handoff team of one pair never touches, which keeps the comparison about the adapter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import CONFIG_DIR
+
+from marl_bridge.cli.team import die_with_parent, run_team
+from marl_bridge.config import RunConfig, load, with_overrides
+from marl_bridge.envs.robots.drivers import driver_commands
+from marl_bridge.rollout import direct_rollout
+
+pytestmark = pytest.mark.ros
+
+
+def _cfg(**hardware: object) -> RunConfig:
+    cfg = with_overrides(load(CONFIG_DIR / "hardware_handoff.yaml"), topology="single")
+    assert cfg.hardware is not None
+    return dataclasses.replace(cfg, hardware=dataclasses.replace(cfg.hardware, **hardware))
+
+
+def _backend(cfg: RunConfig, backend: str) -> RunConfig:
+    return dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, backend=backend))
+
+
+def test_hardware_adapter_on_driver_processes_reproduces_the_direct_returns(tmp_path: Path) -> None:
+    cfg = _cfg(wait_s=20.0)  # backend auto: with every robot's odometry present it must pick hardware
+    drivers = [subprocess.Popen(c, env=os.environ.copy(), preexec_fn=die_with_parent)
+               for c in driver_commands(cfg, rate=50.0)]
+    try:
+        card = run_team(cfg, tmp_path)
+    finally:
+        for p in drivers:
+            p.send_signal(signal.SIGINT)
+        codes = [p.wait(timeout=10) for p in drivers]
+    assert codes == [0, 0]
+    assert card["status"] == "complete"
+    assert card["backend"] == {"requested": "auto", "used": "hardware", "why": "odometry from every robot"}
+    assert card["mode"] == "realtime" and card["collisions"] is None  # no bumpers on the hardware path
+    (direct,) = direct_rollout(_backend(cfg, "mujoco"), episodes=1)
+    (ran,) = card["episodes"]
+    for agent in direct.agents:
+        assert ran["terminated"][agent] == direct.terminated[agent], agent
+        assert abs(ran["lengths"][agent] - direct.lengths[agent]) <= 5, (agent, ran["lengths"], direct.lengths)
+        assert abs(ran["returns"][agent] - direct.returns[agent]) <= 0.5, (agent, ran["returns"], direct.returns)
+    assert all(v["n"] > 0 for v in card["action_latency_ms"].values())
+
+
+def test_auto_falls_back_to_mujoco_when_no_robot_answers(tmp_path: Path) -> None:
+    cfg = _cfg(wait_s=1.0, odom_topic="/nobody/{robot}/odom")
+    cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, kwargs={**cfg.env.kwargs, "max_steps": 20}))
+    card = run_team(cfg, tmp_path)
+    assert card["status"] == "complete"
+    assert card["backend"]["used"] == "mujoco"
+    assert card["backend"]["why"].startswith("fallback: no odometry from picker_0, carrier_0 within 1.0 s")
+    assert card["safety_events"]["by_agent"]["<team>"] == {"backend_fallback": 1}
+    assert card["sim_time_s"] == pytest.approx(20 * 0.05)  # the MuJoCo world ran the episode
+    assert (tmp_path / "episode_000_trajectory.png").stat().st_size > 0
+
+
+def test_hardware_without_odometry_ends_the_run_with_a_clear_failure(tmp_path: Path) -> None:
+    cfg = _backend(_cfg(wait_s=1.0, odom_topic="/nobody/{robot}/odom"), "hardware")
+    card = run_team(cfg, tmp_path)
+    assert card["status"] == "failed: no odometry from picker_0, carrier_0 within 1.0 s"
+    assert card["episodes"] == [] and card["backend"]["used"] == "none"
+    assert card["safety_events"]["by_agent"]["<team>"] == {"stale_observation": 1}
