@@ -6,7 +6,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
-CONFIG ?= config/point_team.yaml
+CONFIG ?= config/mujoco_pursuit.yaml
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export ROS_DOMAIN_ID ?= $(shell echo $$(( $$$$ % 100 + 1 )))
 
@@ -35,6 +35,7 @@ test: lint
 
 bench: install
 	$(PY) -P bench/lockstep.py
+	$(PY) -P bench/mujoco.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info runs
