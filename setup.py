@@ -62,7 +62,9 @@ class BuildWithInterfaces(build_py):
         generated = next(stage.glob(f"lib/python*/site-packages/{PACKAGE}"), None)
         if generated is None:
             generated = next(stage.glob(f"local/lib/python*/dist-packages/{PACKAGE}"))
-        target = Path(self.build_lib) / PACKAGE
+        # Editable installs (`pip install -e .`) import the package from the source tree, so the generated
+        # interfaces go there (git ignores them); a normal build puts them into the wheel's build dir.
+        target = HERE / PACKAGE if getattr(self, "editable_mode", False) else Path(self.build_lib) / PACKAGE
         for sub in ("msg", "srv"):
             shutil.copytree(generated / sub, target / sub, dirs_exist_ok=True)
         for so in generated.glob("*.so"):

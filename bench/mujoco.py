@@ -26,10 +26,10 @@ os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("ROS_DOMAIN_ID", str(101 + os.getpid() % 100))
 os.environ.setdefault("RCUTILS_LOGGING_MIN_SEVERITY", "WARN")
 
-from marl_bridge.cli.team import run_team  # noqa: E402
-from marl_bridge.config import load, with_overrides  # noqa: E402
-from marl_bridge.envs.robots import pursuit_env  # noqa: E402
-from marl_bridge.envs.robots.scripted import pursuit_policy  # noqa: E402
+from marl_bridge.cli.team import run_team
+from marl_bridge.config import load, with_overrides
+from marl_bridge.envs.robots import pursuit_env
+from marl_bridge.envs.robots.scripted import pursuit_policy
 
 REPO = Path(__file__).resolve().parents[1]
 PERIOD = 0.05

@@ -367,7 +367,13 @@ def dump_yaml(cfg: RunConfig, path: str | Path) -> Path:
     """Write the effective config as a ROS parameter file that `load` and `--params-file` both read."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    body = {"/**": {"ros__parameters": _prune(cfg.to_dict())}}
+    data = _prune(cfg.to_dict())
+    for section in ("env",):  # ROS parameters hold no nested lists or mappings: such kwargs go as JSON text
+        kwargs = data.get(section, {}).get("kwargs")
+        if kwargs and any(isinstance(v, dict) or (isinstance(v, list) and any(isinstance(i, list | dict) for i in v))
+                          for v in kwargs.values()):
+            data[section]["kwargs"] = json.dumps(kwargs, sort_keys=True)
+    body = {"/**": {"ros__parameters": data}}
     p.write_text(f"# effective config of a marl_bridge run (from {cfg.source})\n"
                  + yaml.safe_dump(body, sort_keys=False))
     return p

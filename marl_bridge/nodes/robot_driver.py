@@ -27,6 +27,10 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from marl_bridge.envs.robots.world import MujocoWorld
 
 PHYSICS_DT = 0.005
+# Every parameter the node declares, with its default (launch tests check launch files pass only these).
+PARAMETERS: dict[str, str | float] = {
+    "robot": "robot_0", "x": 0.0, "y": 0.0, "yaw": 0.0, "odom_rate_hz": 50.0, "arena_half": 4.0,
+    "cmd_timeout_s": 0.5, "odom_topic": "/{robot}/odom", "cmd_vel_topic": "/{robot}/cmd_vel", "frame_id": "world"}
 ODOM_PUB_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=10)
 CMD_SUB_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=10)
 
@@ -36,15 +40,15 @@ class RobotDriverNode(Node):
 
     def __init__(self, parameters: list[Parameter] | None = None, cli_args: list[str] | None = None) -> None:
         super().__init__("robot_driver", parameter_overrides=parameters or [], cli_args=cli_args)
-        p = self.declare_parameter
-        self.robot: str = p("robot", "robot_0").value
-        pose = (p("x", 0.0).value, p("y", 0.0).value, p("yaw", 0.0).value)
-        rate: float = p("odom_rate_hz", 50.0).value
-        arena_half: float = p("arena_half", 4.0).value
-        self.cmd_timeout_s: float = p("cmd_timeout_s", 0.5).value
-        odom_topic: str = p("odom_topic", "/{robot}/odom").value.format(robot=self.robot)
-        cmd_topic: str = p("cmd_vel_topic", "/{robot}/cmd_vel").value.format(robot=self.robot)
-        frame_id: str = p("frame_id", "world").value
+        v = {name: self.declare_parameter(name, default).value for name, default in PARAMETERS.items()}
+        self.robot: str = v["robot"]
+        pose = (float(v["x"]), float(v["y"]), float(v["yaw"]))
+        rate = float(v["odom_rate_hz"])
+        arena_half = float(v["arena_half"])
+        self.cmd_timeout_s = float(v["cmd_timeout_s"])
+        odom_topic = str(v["odom_topic"]).format(robot=self.robot)
+        cmd_topic = str(v["cmd_vel_topic"]).format(robot=self.robot)
+        frame_id = str(v["frame_id"])
         if rate <= 0:
             raise ValueError(f"node {self.get_name()}: odom_rate_hz must be > 0, got {rate}")
         period = 1.0 / rate

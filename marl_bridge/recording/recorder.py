@@ -65,6 +65,20 @@ def team_typestore() -> Any:
     return store
 
 
+def recorded_topics(team: str, agents: list[str]) -> list[tuple[str, type, QoSProfile]]:
+    """Every topic of a team the recorder keeps (also what `ros2 bag record` is given in launch files)."""
+    topics: list[tuple[str, type, QoSProfile]] = []
+    for agent in agents:
+        topics += [(agent_topic(team, agent, "observation"), Observation, STREAM_QOS),
+                   (agent_topic(team, agent, "action"), ActionMsg, STREAM_QOS),
+                   (agent_topic(team, agent, "step_result"), StepResult, STREAM_QOS),
+                   (agent_topic(team, agent, "status"), ActorStatus, LATCHED_QOS)]
+    topics += [(team_topic(team, "safety_events"), SafetyEvent, EVENTS_QOS),
+               (team_topic(team, "episode_summary"), EpisodeSummary, STREAM_QOS),
+               ("/clock", Clock, CLOCK_QOS)]  # simulation time, when a backend publishes it
+    return topics
+
+
 class RecorderNode(Node):
     """Records one team's observations, actions, step results, statuses, safety events and summaries.
 
@@ -85,15 +99,7 @@ class RecorderNode(Node):
         self._closed = False
         self.checkpoints = 0
         self._expected: tuple[int, int, Future] | None = None
-        topics: list[tuple[str, type, QoSProfile]] = []
-        for agent in agents:
-            topics += [(agent_topic(team, agent, "observation"), Observation, STREAM_QOS),
-                       (agent_topic(team, agent, "action"), ActionMsg, STREAM_QOS),
-                       (agent_topic(team, agent, "step_result"), StepResult, STREAM_QOS),
-                       (agent_topic(team, agent, "status"), ActorStatus, LATCHED_QOS)]
-        topics += [(team_topic(team, "safety_events"), SafetyEvent, EVENTS_QOS),
-                   (team_topic(team, "episode_summary"), EpisodeSummary, STREAM_QOS),
-                   ("/clock", Clock, CLOCK_QOS)]  # simulation time, when a backend publishes it
+        topics = recorded_topics(team, agents)
         for topic, msg_type, qos in topics:
             package = msg_type.__module__.split(".")[0]
             connection = self.writer.add_connection(topic, f"{package}/msg/{msg_type.__name__}",

@@ -1,0 +1,47 @@
+"""A team in simulation: the supervisor on the MuJoCo world (or the config's env) and one actor node
+per robot, each in its own process and namespace (/<team>/<agent>), all reading one effective config.
+
+    ros2 launch marl_bridge sim.launch.py [config:=FILE] [n_robots:=N] [seed:=S] [out_dir:=DIR]
+        [use_sim_time:=true] [recorder:=marl_bridge|ros2bag record_dir:=NEW_DIR]
+
+The launch ends when the supervisor finishes the run (run card in out_dir).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+
+from launch import LaunchDescription
+from marl_bridge.bringup.launch_actions import actions_for
+from marl_bridge.bringup.team import sim_team
+
+
+def _arg(context, name: str) -> str:
+    return LaunchConfiguration(name).perform(context)
+
+
+def _team(context, *args, **kwargs):
+    n = _arg(context, "n_robots")
+    seed = _arg(context, "seed")
+    return actions_for(sim_team(
+        _arg(context, "config"), n_robots=int(n) if n else None, seed=int(seed) if seed else None,
+        out_dir=_arg(context, "out_dir") or None, use_sim_time=_arg(context, "use_sim_time").lower() == "true",
+        recorder=_arg(context, "recorder"), record_dir=_arg(context, "record_dir")))
+
+
+def generate_launch_description() -> LaunchDescription:
+    default = os.path.join(get_package_share_directory("marl_bridge"), "config", "mujoco_pursuit.yaml")
+    return LaunchDescription([
+        DeclareLaunchArgument("config", default_value=default, description="run config (ROS parameter file)"),
+        DeclareLaunchArgument("n_robots", default_value="", description="team size (default: the config's)"),
+        DeclareLaunchArgument("seed", default_value="", description="run seed (default: the config's)"),
+        DeclareLaunchArgument("out_dir", default_value="", description="run card directory (default: run.out_dir)"),
+        DeclareLaunchArgument("use_sim_time", default_value="false", description="nodes follow /clock"),
+        DeclareLaunchArgument("recorder", default_value="", description="'', marl_bridge or ros2bag"),
+        DeclareLaunchArgument("record_dir", default_value="", description="new rosbag2 directory when recording"),
+        OpaqueFunction(function=_team),
+    ])
