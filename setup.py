@@ -69,6 +69,11 @@ class BuildWithInterfaces(build_py):
             shutil.copytree(generated / sub, target / sub, dirs_exist_ok=True)
         for so in generated.glob("*.so"):
             shutil.copy2(so, target / so.name)
+        if getattr(self, "editable_mode", False):
+            # Editable wheels carry no data_files, so the interface libraries would be missing from
+            # <prefix>/lib: put them beside the modules, which find them through their $ORIGIN rpath.
+            for lib in stage.glob(f"lib/lib{PACKAGE}__*.so"):
+                shutil.copy2(lib, target / lib.name)
 
     def _stage_data(self, stage: Path) -> None:
         files: dict[str, list[str]] = {}

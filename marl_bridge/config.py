@@ -21,7 +21,8 @@ TOPOLOGIES = ("single", "actors", "multiprocess")
 POLICY_KINDS = ("random", "scripted", "mlp")
 BACKENDS = ("", "mujoco", "hardware", "auto")  # "": the env exactly as its entry point builds it
 MODES = ("lockstep", "realtime")
-SECTIONS = ("run", "env", "policy", "supervisor", "hardware")
+SECTIONS = ("run", "env", "policy", "supervisor", "hardware", "safety")
+ESTOP_ACTIONS = ("pause", "end_episode")
 FALLBACK_KINDS = ("zero", "hold", "value")
 _REQUIRED = object()
 
@@ -134,6 +135,39 @@ class SupervisorConfig:
 
 
 @dataclass(frozen=True)
+class ShieldConfig:
+    """The action filter between the actors and the robots (marl_bridge/safety/shield.py).
+
+    Every rule is off at its zero value. Speed, acceleration, separation and geofence need a robot
+    world (they act on the robots' state); clamp_to_bounds works on any Box action space.
+    """
+
+    clamp_to_bounds: bool = False  # out-of-bounds Box actions are clipped (an intervention), not replaced
+    max_speed_mps: float = 0.0  # planar speed limit
+    max_accel_mps2: float = 0.0  # change of planar velocity per second, from the robot's measured twist
+    min_separation_m: float = 0.0  # centre distance robots must keep, predicted one control period ahead
+    near_miss_m: float = 0.0  # centre distance below which a near_miss event is raised (measured)
+    # workspace for robot centres: [xmin, ymin, xmax, ymax], or a polygon [x0, y0, x1, y1, x2, y2, ...]
+    geofence: tuple[float, ...] = ()
+
+    @property
+    def needs_robots(self) -> bool:
+        return bool(self.max_speed_mps or self.max_accel_mps2 or self.min_separation_m or self.near_miss_m
+                    or self.geofence)
+
+
+@dataclass(frozen=True)
+class SafetyConfig:
+    """Shield, emergency stop, liveness and the actors' watchdog."""
+
+    shield: ShieldConfig = field(default_factory=ShieldConfig)
+    estop_action: str = "pause"  # while the e-stop is engaged: pause the episode, or end it (end_episode)
+    lost_after_steps: int = 0  # an actor silent this many steps in a row is lost (0: never declared)
+    actor_watchdog_s: float = 0.0  # an actor without observations this long publishes a stop action (0: off)
+    event_rate_limit: int = 50  # published events per agent and kind per second; all are counted
+
+
+@dataclass(frozen=True)
 class RunSettings:
     """A run: how many episodes from which seed, and how the nodes are spread over processes."""
 
@@ -150,6 +184,7 @@ class RunConfig:
     policy: TeamPolicyConfig
     supervisor: SupervisorConfig
     hardware: HardwareConfig | None = None
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
     source: str = "<memory>"  # where it came from, for error messages and the run card
 
     def to_dict(self) -> dict[str, Any]:
@@ -326,7 +361,31 @@ def from_dict(data: Any, source: str = "<memory>") -> RunConfig:
     if not _valid_name(sup.team):
         raise ConfigError(f"{source}: supervisor.team {sup.team!r} is not a valid ROS name token "
                           "(letters, digits, underscores; not starting with a digit)")
-    return RunConfig(run=run, env=env, policy=policy, supervisor=sup, hardware=hardware, source=source)
+    safety = _safety(data.get("safety") or {}, source)
+    return RunConfig(run=run, env=env, policy=policy, supervisor=sup, hardware=hardware, safety=safety,
+                     source=source)
+
+
+def _safety(raw: Any, source: str) -> SafetyConfig:
+    cfg: SafetyConfig = _build(SafetyConfig, raw, "safety", source, nested={
+        "shield": lambda r, path: _build(ShieldConfig, r, path, source)})
+    sh = cfg.shield
+    for name in ("max_speed_mps", "max_accel_mps2", "min_separation_m", "near_miss_m"):
+        if getattr(sh, name) < 0:
+            raise ConfigError(f"{source}: safety.shield.{name} must be >= 0 (0 turns it off), got {getattr(sh, name)}")
+    fence = sh.geofence
+    if fence and not (len(fence) == 4 or (len(fence) >= 6 and len(fence) % 2 == 0)):
+        raise ConfigError(f"{source}: safety.shield.geofence must be [xmin, ymin, xmax, ymax] or a polygon of "
+                          f"at least 3 points [x0, y0, x1, y1, x2, y2, ...]; got {len(fence)} numbers")
+    if len(fence) == 4 and not (fence[0] < fence[2] and fence[1] < fence[3]):
+        raise ConfigError(f"{source}: safety.shield.geofence box needs xmin < xmax and ymin < ymax, got {list(fence)}")
+    if cfg.estop_action not in ESTOP_ACTIONS:
+        raise ConfigError(f"{source}: safety.estop_action is {cfg.estop_action!r}; expected one of "
+                          f"{', '.join(ESTOP_ACTIONS)}")
+    if cfg.lost_after_steps < 0 or cfg.actor_watchdog_s < 0 or cfg.event_rate_limit < 1:
+        raise ConfigError(f"{source}: safety.lost_after_steps and actor_watchdog_s must be >= 0 and "
+                          "event_rate_limit >= 1")
+    return cfg
 
 
 def _valid_name(token: str) -> bool:

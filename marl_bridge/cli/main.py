@@ -1,6 +1,7 @@
 """`marl-bridge`: run a team, or run one node alone (what a real robot runs).
 
     marl-bridge run CONFIG.yaml [--episodes N] [--seed S] [--out DIR] [--topology T] [--record BAG_DIR]
+                                [--external AGENT]...                # AGENT's actor runs elsewhere
     marl-bridge supervisor --config CONFIG.yaml [--out DIR]      # the supervisor node alone
     marl-bridge actor --config CONFIG.yaml --agent ID            # one robot's policy node
     marl-bridge actors --config CONFIG.yaml --agent A --agent B  # several actor nodes, one process
@@ -41,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="output directory (default: run.out_dir)")
     run.add_argument("--topology", choices=("single", "actors", "multiprocess"))
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument("--external", action="append", metavar="AGENT",
+                     help="start no actor for AGENT here: it runs elsewhere (a robot, marl-bridge actor)")
     run.add_argument("--record", type=Path, metavar="BAG_DIR",
                      help="record the team's topics to this rosbag2 directory (MCAP); must not exist yet")
 
@@ -100,7 +103,8 @@ def cmd_check(cfg: RunConfig) -> int:
     return 0
 
 
-def cmd_run(cfg: RunConfig, out: Path, progress: bool, record: Path | None = None) -> int:
+def cmd_run(cfg: RunConfig, out: Path, progress: bool, record: Path | None = None,
+            external: list[str] | None = None) -> int:
     from marl_bridge.cli.team import run_team
     from marl_bridge.recording.run_card import per_agent_table, write_run_card
 
@@ -125,7 +129,7 @@ def cmd_run(cfg: RunConfig, out: Path, progress: bool, record: Path | None = Non
         return recorders
 
     card = run_team(cfg, out, on_episode=on_episode, extra_nodes=extra_nodes,
-                    drain=(lambda c: recorders[0].expect(c)) if record is not None else None)
+                    drain=(lambda c: recorders[0].expect(c)) if record is not None else None, external=external)
     if recorders:
         card["recording"] = recorders[0].close()
     if bar is not None:
@@ -256,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
                         out_dir=str(args.out) if args.out else None)
             if args.record is not None and args.record.exists():
                 raise ConfigError(f"--record {args.record}: already exists; a bag directory must be new")
-            return cmd_run(cfg, Path(cfg.run.out_dir), progress=not args.no_progress, record=args.record)
+            return cmd_run(cfg, Path(cfg.run.out_dir), progress=not args.no_progress, record=args.record,
+                           external=args.external)
         if args.command == "check":
             return cmd_check(_load(args.config))
         if args.command == "eval":

@@ -89,23 +89,27 @@ class _BackgroundSpinner:
 def run_team(cfg: RunConfig, out_dir: Path,
              on_episode: Callable[[EpisodeRecord], None] | None = None,
              extra_nodes: Callable[[SupervisorNode], list[Node]] | None = None,
-             drain: Callable[[dict[str, Any]], Future] | None = None, drain_timeout_s: float = 10.0
-             ) -> dict[str, Any]:
+             drain: Callable[[dict[str, Any]], Future] | None = None, drain_timeout_s: float = 10.0,
+             external: list[str] | None = None) -> dict[str, Any]:
     """Run `cfg` over DDS in `cfg.run.topology`; return the run card (also when interrupted).
 
+    `external` agents get no actor here: their actors run elsewhere (real robots, another machine,
+    `marl-bridge actor`), and the supervisor waits for them like any other.
     `extra_nodes(supervisor)` builds nodes (monitors, recorders) that share this process's executor;
     they are added before the supervisor starts stepping. `drain(card)` returns a future the executor keeps
     spinning for after the run (at most `drain_timeout_s`), so those nodes can take the last messages.
     Raises ConfigError before anything is started when the config or the env is wrong.
     """
     with ros_session([]) as stop:  # restores the previous signal handlers on the way out
-        return _run_in_session(cfg, out_dir, stop, on_episode, extra_nodes, drain, drain_timeout_s)
+        return _run_in_session(cfg, out_dir, stop, on_episode, extra_nodes, drain, drain_timeout_s,
+                               external or [])
 
 
 def _run_in_session(cfg: RunConfig, out_dir: Path, stop: threading.Event,
                     on_episode: Callable[[EpisodeRecord], None] | None,
                     extra_nodes: Callable[[SupervisorNode], list[Node]] | None,
-                    drain: Callable[[dict[str, Any]], Future] | None, drain_timeout_s: float) -> dict[str, Any]:
+                    drain: Callable[[dict[str, Any]], Future] | None, drain_timeout_s: float,
+                    external: list[str]) -> dict[str, Any]:
     children: list[subprocess.Popen[bytes]] = []
     executor = EventsExecutor()
     supervisor: SupervisorNode | None = None
@@ -114,7 +118,11 @@ def _run_in_session(cfg: RunConfig, out_dir: Path, stop: threading.Event,
     try:
         supervisor = SupervisorNode(config_parameters(cfg), on_episode=on_episode)
         executor.add_node(supervisor)
-        agents = supervisor.agents
+        unknown = sorted(set(external) - set(supervisor.agents))
+        if unknown:
+            raise ConfigError(f"external agent {unknown[0]!r} is not an agent of {cfg.env.entry_point}; agents "
+                              f"are {', '.join(supervisor.agents)}")
+        agents = [a for a in supervisor.agents if a not in external]
         config_path = dump_yaml(cfg, out_dir / "config.yaml")  # only once the config proved buildable
         if cfg.run.topology == "single":
             for agent in agents:
@@ -122,7 +130,7 @@ def _run_in_session(cfg: RunConfig, out_dir: Path, stop: threading.Event,
                 nodes.append(node)
                 executor.add_node(node)
         else:
-            groups = [agents] if cfg.run.topology == "actors" else [[a] for a in agents]
+            groups = ([agents] if agents else []) if cfg.run.topology == "actors" else [[a] for a in agents]
             for group in groups:
                 children.append(subprocess.Popen(actor_command(config_path, group), env=os.environ.copy(),
                                                  preexec_fn=die_with_parent))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from array import array
 from typing import Any
 
@@ -23,6 +24,7 @@ from marl_bridge.msg import Action, ActorStatus, AgentSpec, Observation
 from marl_bridge.nodes.params import config_from_node
 from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, agent_topic
 from marl_bridge.policies import Policy, make_policy
+from marl_bridge.safety.fallback import zero_action
 from marl_bridge.seeds import policy_seed
 
 
@@ -60,6 +62,15 @@ class ActorNode(Node):
                                                  self._on_spec, LATCHED_QOS)
         self._publish_status(ActorStatus.STATE_WAITING)
         self.ready_timer = self.create_timer(0.02, self._check_ready)
+        # Watchdog: without observations for safety.actor_watchdog_s (the supervisor died or the link
+        # is down) the actor publishes a stop action once and says so; the robot's base stops on its own
+        # command timeout as well.
+        self.watchdog_s = self.cfg.safety.actor_watchdog_s
+        self.last_obs_at = 0.0
+        self.stopped = False
+        self.last_obs_key: tuple[int, int] | None = None
+        if self.watchdog_s > 0:
+            self.watchdog = self.create_timer(self.watchdog_s / 4, self._check_watchdog)
 
     def _publish_status(self, state: int) -> None:
         desc = self.policy.description if self.policy is not None else self.policy_cfg.describe()
@@ -86,7 +97,26 @@ class ActorNode(Node):
             self.ready_timer.cancel()
             self._publish_status(ActorStatus.STATE_READY)
 
+    def _check_watchdog(self) -> None:
+        if self.stopped or not self.last_obs_at or self.act_codec is None or self.last_obs_key is None:
+            return
+        silent = time.monotonic() - self.last_obs_at
+        if silent < self.watchdog_s:
+            return
+        self.stopped = True
+        stop = Action(agent=self.agent, layout=self.act_codec.layout, episode=self.last_obs_key[0],
+                      step=self.last_obs_key[1], entropy=math.nan)
+        stop.data = array("d", self.act_codec.encode(zero_action(self.act_codec.space)).tobytes())
+        self.action_pub.publish(stop)
+        self.get_logger().warning(f"no observation for {silent:.2f} s (watchdog {self.watchdog_s} s): the "
+                                  "supervisor may be gone; published a stop action and wait for observations")
+
     def _on_observation(self, msg: Observation) -> None:
+        self.last_obs_at = time.monotonic()
+        self.last_obs_key = (msg.episode, msg.step)
+        if self.stopped:
+            self.stopped = False
+            self.get_logger().info("observations are back after the watchdog stop")
         if self.policy is None or self.obs_codec is None or self.act_codec is None:
             self.get_logger().warning("observation before the agent spec; ignored")
             return

@@ -27,6 +27,7 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.task import Future
 from rosgraph_msgs.msg import Clock as ClockMsg
+from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from marl_bridge.codec import CodecError, space_to_json
@@ -46,6 +47,7 @@ from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, STREAM_QOS, agent_
 from marl_bridge.recording.run_card import info_json
 from marl_bridge.safety.action_gate import Verdict, check_action
 from marl_bridge.safety.events import SafetyCounts, SafetyEventData
+from marl_bridge.safety.shield import Shield
 from marl_bridge.seeds import episode_seed
 from marl_bridge.srv import Reset, Step
 
@@ -78,6 +80,8 @@ class SupervisorNode(Node):
         self.names = ros_names(self.agents)
         self.known = frozenset(self.agents)
         self.episode = TeamEpisode(self.env, self.obs_codecs, sup.max_steps)
+        self.safety_cfg = self.cfg.safety
+        self.shield = Shield(self.safety_cfg.shield, self.env, self.act_codecs, self.cfg.source)
 
         # -- ROS interfaces ------------------------------------------------------------------
         self.obs_pubs = {a: self.create_publisher(Observation, agent_topic(self.team, a, "observation"),
@@ -99,6 +103,10 @@ class SupervisorNode(Node):
         self.pause_srv = self.create_service(Trigger, team_topic(self.team, "pause"), self._on_pause)
         self.resume_srv = self.create_service(Trigger, team_topic(self.team, "resume"), self._on_resume)
         self.step_srv = self.create_service(Step, team_topic(self.team, "step"), self._on_step_request)
+        self.estop_sub = self.create_subscription(Bool, team_topic(self.team, "estop"), self._on_estop_msg, 10)
+        self.estop_srv = self.create_service(Trigger, team_topic(self.team, "estop_engage"), self._on_estop_engage)
+        self.release_srv = self.create_service(Trigger, team_topic(self.team, "estop_release"),
+                                               self._on_estop_release)
         self.clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
         self._clock_msg = ClockMsg()
         # One message object per agent and topic, refilled each step: publish() serializes at call time,
@@ -125,6 +133,12 @@ class SupervisorNode(Node):
         self.status = "starting"
         self.started_at = time.monotonic()
         self._sim_time = bool(self.get_parameter("use_sim_time").value)
+        self.estopped = False
+        self.estops: list[dict[str, Any]] = []
+        self.lost: dict[str, str] = {}  # agent -> why it is considered lost
+        self.miss_streak = dict.fromkeys(self.agents, 0)
+        self.gaps: dict[str, list[dict[str, Any]]] = {a: [] for a in self.agents}
+        self._ev_window: dict[tuple[str, str], list[float]] = {}  # (agent, kind) -> [start, sent, held back]
         self.paused = False
         self.step_budget = 0  # joint steps granted by the step service while paused
         self.held = False  # the next observations wait for resume or a step request
@@ -155,6 +169,10 @@ class SupervisorNode(Node):
         # Readiness is a graph condition (match counts) plus each actor's latched status: a timer checks
         # it, since rclpy has no single event for "every publisher and subscription matched".
         self.ready_timer = self.create_timer(0.02, self._check_ready, clock=steady)
+        # Liveness from the graph: an actor whose action publisher left is lost without waiting K steps.
+        self.liveness_timer = self.create_timer(0.25, self._check_graph, clock=steady)
+        if not self.safety_cfg.lost_after_steps:
+            self.liveness_timer.cancel()
         self.get_logger().info(f"team {self.team!r}: {len(self.agents)} agents of {self.cfg.env.entry_point}; "
                                f"waiting for actors")
 
@@ -194,6 +212,7 @@ class SupervisorNode(Node):
                 raise RuntimeError(f"MuJoCo fallback has other spaces than the hardware adapter for {agent!r}")
         self.env = team.env
         self.episode = TeamEpisode(self.env, self.obs_codecs, self.cfg.supervisor.max_steps)
+        self.shield.rebind(self.env)
         self.backend_used, self.backend_why = "mujoco", f"fallback: {why}"
         self._event(SafetyEventData("backend_fallback", "", 0, 0, f"{why}; running the MuJoCo world of the "
                                     "same task instead", waited))
@@ -238,6 +257,7 @@ class SupervisorNode(Node):
             seed = episode_seed(self.cfg.run.seed, self.episode_index)
         for fb in self.fallbacks.values():
             fb.reset()
+        self.shield.reset()
         self.episode.reset(self.episode_index, seed)
         self.step_index = 0
         self._publish_clock()
@@ -260,7 +280,13 @@ class SupervisorNode(Node):
             self.clock_pub.publish(self._clock_msg)
 
     def _proceed(self) -> None:
-        """Publish the next observations, unless paused with no granted steps left (then hold them)."""
+        """Publish the next observations, unless e-stopped or paused with no granted steps left (then
+        hold them: the robots get a stop command and the team waits)."""
+        if self.estopped:
+            self.held = True
+            if hasattr(self.env, "halt"):
+                self.env.halt()
+            return
         if self.paused:
             if self.step_budget == 0:
                 self.held = True
@@ -285,7 +311,11 @@ class SupervisorNode(Node):
         self.awaiting = True
         self.applied = False
         self._step_t0 = time.monotonic()
-        self.deadline_timer.reset()
+        for agent in self.lost:  # a lost actor is not waited for; it still gets its observation
+            if agent in self.episode.encoded:
+                self.pending[agent] = self.fallbacks[agent].action()
+                self.fallback_now.add(agent)
+        self.deadline_timer.reset()  # (if every live agent is lost, the deadline steps on their fallbacks)
 
     # -- actions -------------------------------------------------------------------------------
     def _action_callback(self, agent: str) -> Callable[[Action], None]:
@@ -295,6 +325,9 @@ class SupervisorNode(Node):
 
     def _on_action(self, agent: str, msg: Action) -> None:
         codec = self.act_codecs[agent]
+        if agent in self.lost and msg.agent == agent and msg.episode == self.episode_index:
+            self._rejoined(agent)  # this answer's step was already settled on the fallback
+            return
         if (self.awaiting and msg.step == self.step_index and msg.episode == self.episode_index
                 and msg.agent == agent and msg.layout == codec.layout and agent not in self.pending
                 and agent in self.episode.encoded):
@@ -302,9 +335,16 @@ class SupervisorNode(Node):
             try:
                 action = codec.decode_checked(np.frombuffer(msg.data, dtype=np.float64))
             except CodecError as exc:
-                self._settle_fallback(agent, SafetyEventData("invalid_action", agent, self.episode_index,
-                                                             self.step_index, str(exc)))
+                action = self.shield.clamp(agent, np.frombuffer(msg.data, dtype=np.float64))
+                if action is None:
+                    self._settle_fallback(agent, SafetyEventData("invalid_action", agent, self.episode_index,
+                                                                 self.step_index, str(exc)))
+                else:
+                    self._event(self.shield.clamped(agent, self.episode_index, self.step_index))
+                    self.pending[agent] = action
+                    self.miss_streak[agent] = 0
             else:
+                self.miss_streak[agent] = 0
                 self.pending[agent] = action
                 self.fallbacks[agent].remember(action)
                 self.latency[agent].append(time.monotonic() - self._step_t0)
@@ -323,8 +363,14 @@ class SupervisorNode(Node):
                 return
             if result.verdict is Verdict.FALLBACK:
                 assert result.event is not None
-                self._settle_fallback(agent, result.event)
+                clamped = self.shield.clamp(agent, msg.data) if msg.layout == codec.layout else None
+                if clamped is None:
+                    self._settle_fallback(agent, result.event)
+                else:
+                    self._event(self.shield.clamped(agent, self.episode_index, self.step_index))
+                    self.pending[agent] = clamped
             else:
+                self.miss_streak[agent] = 0
                 self.pending[agent] = result.action
                 self.fallbacks[agent].remember(result.action)
                 self.latency[agent].append(time.monotonic() - self._step_t0)
@@ -332,8 +378,12 @@ class SupervisorNode(Node):
             self._settled()
 
     def _settled(self) -> None:
-        """Every live agent has its action: lockstep steps now; real-time sends the commands now (the
-        robots act until the tick) and steps at the tick."""
+        """Every live agent has its action: the shield filters them; lockstep steps now; real-time sends
+        the commands now (the robots act until the tick) and steps at the tick."""
+        if self.shield.active and not self.applied:
+            self.pending, events = self.shield.filter(self.pending, self.episode_index, self.step_index)
+            for ev in events:
+                self._event(ev)
         if not self.realtime:
             self._step()
         elif not self.applied:
@@ -357,10 +407,11 @@ class SupervisorNode(Node):
 
     def _on_tick(self) -> None:
         """Real-time control tick: close the step in flight (late agents get fallbacks) and go on."""
-        if self.finished or not self.awaiting:
+        if self.finished or not self.awaiting or self.estopped:
             return
         if not self.applied:
             self._fill_missing()
+            self._settled()
         self._step()
 
     def _fill_missing(self) -> None:
@@ -368,6 +419,9 @@ class SupervisorNode(Node):
         for agent in self.episode.encoded:
             if agent not in self.pending:
                 self.deadline_misses[agent] += 1
+                self.miss_streak[agent] += 1
+                if self.safety_cfg.lost_after_steps and self.miss_streak[agent] >= self.safety_cfg.lost_after_steps:
+                    self._lose(agent, f"no action for {self.miss_streak[agent]} consecutive steps")
                 self._event(SafetyEventData(
                     "deadline_miss", agent, self.episode_index, self.step_index,
                     f"no action within {self.cfg.supervisor.step_deadline_s} s; fallback "
@@ -400,6 +454,8 @@ class SupervisorNode(Node):
             if hits:
                 self._event(SafetyEventData("collision", r.agent, self.episode_index, self.step_index,
                                             f"{hits} new contact(s)", float(hits)))
+        for ev in self.shield.near_misses(self.episode_index, self.step_index):
+            self._event(ev)
         drain = getattr(self.env, "drain_events", None)
         for ev in drain() if drain is not None else []:
             self._event(dataclasses.replace(ev, episode=self.episode_index, step=self.step_index))
@@ -459,6 +515,7 @@ class SupervisorNode(Node):
         self.deadline_timer.cancel()
         self.tick_timer.cancel()
         self.ready_timer.cancel()
+        self.liveness_timer.cancel()
         if hasattr(self.env, "halt"):
             self.env.halt()  # robots stop when the run ends, whatever ended it
         self.get_logger().info(f"run {status}: {len(self.records)} episodes")
@@ -493,6 +550,90 @@ class SupervisorNode(Node):
         response.message = f"episode {self.episode_index} started with seed {self.episode.record.seed}"
         return response
 
+    # -- emergency stop (latched; only the release service releases it) --------------------------
+    def _on_estop_msg(self, msg: Bool) -> None:
+        if msg.data:
+            self._engage(f"topic /{self.team}/estop")
+        elif self.estopped:
+            self.get_logger().warning(f"false on /{self.team}/estop ignored: the e-stop is latched; call "
+                                      f"/{self.team}/estop_release to release it")
+
+    def _on_estop_engage(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        response.success = self._engage(f"service /{self.team}/estop_engage")
+        response.message = "engaged" if response.success else "already engaged"
+        return response
+
+    def _on_estop_release(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        if not self.estopped:
+            response.success, response.message = False, "not engaged"
+            return response
+        self.estopped = False
+        self.estops[-1]["released"] = {"episode": self.episode_index, "step": self.step_index,
+                                       "wall_s": time.monotonic() - self.started_at}
+        self._event(SafetyEventData("estop_released", "", self.episode_index, self.step_index,
+                                    f"released by service /{self.team}/estop_release"))
+        response.success, response.message = True, "released"
+        if self.finished or self.status != "running":
+            return response
+        if self.safety_cfg.estop_action == "end_episode":
+            if len(self.records) < self.cfg.run.episodes:
+                self._begin_episode()
+            else:
+                self._finish("complete")
+        elif self.held:
+            self._proceed()  # the interrupted step's observations again; actors answer repeats alike
+        return response
+
+    def _engage(self, source: str) -> bool:
+        if self.estopped:
+            return False
+        self.estopped = True
+        self.estops.append({"engaged": {"episode": self.episode_index, "step": self.step_index, "source": source,
+                                        "wall_s": time.monotonic() - self.started_at}, "released": None})
+        if hasattr(self.env, "halt"):
+            self.env.halt()  # every robot: zero command now
+        self._event(SafetyEventData("estop_engaged", "", self.episode_index, self.step_index,
+                                    f"engaged by {source}; robots stopped; episode "
+                                    f"{'paused' if self.safety_cfg.estop_action == 'pause' else 'ended'} "
+                                    "until released"))
+        if self.status != "running" or self.finished:
+            return True
+        if self.awaiting:  # the step in flight is dropped; after release its observations go out again
+            self.deadline_timer.cancel()
+            self.awaiting = False
+            self.held = True
+        if self.safety_cfg.estop_action == "end_episode" and self.episode.record is not None \
+                and not self.episode.done and self.held:
+            self.episode.record.aborted = True
+            self.held = False
+            self._end_episode(aborted=True)
+        return True
+
+    # -- liveness ------------------------------------------------------------------------------
+    def _lose(self, agent: str, why: str) -> None:
+        if agent in self.lost:
+            return
+        self.lost[agent] = why
+        self.gaps[agent].append({"lost": {"episode": self.episode_index, "step": self.step_index, "why": why},
+                                 "rejoined": None})
+        self._event(SafetyEventData("actor_lost", agent, self.episode_index, self.step_index,
+                                    f"{why}; running on its fallback ({self.fallbacks[agent].kind}) until it "
+                                    "answers again"))
+
+    def _rejoined(self, agent: str) -> None:
+        why = self.lost.pop(agent)
+        self.miss_streak[agent] = 0
+        self.gaps[agent][-1]["rejoined"] = {"episode": self.episode_index, "step": self.step_index}
+        self._event(SafetyEventData("actor_rejoined", agent, self.episode_index, self.step_index,
+                                    f"answers again (was lost: {why}); waited for from the next step on"))
+
+    def _check_graph(self) -> None:
+        if self.status != "running" or self.finished:
+            return
+        for agent in self.agents:
+            if agent not in self.lost and self.action_subs[agent].get_publisher_count() == 0:
+                self._lose(agent, "its action publisher left the graph")
+
     # -- simulation control (in the style of mujoco_ros2_control) -------------------------------
     def _on_pause(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         self.paused, self.step_budget = True, 0
@@ -505,7 +646,7 @@ class SupervisorNode(Node):
 
     def _on_resume(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         was_paused, self.paused, self.step_budget = self.paused, False, 0
-        if self.held and not self.finished:
+        if self.held and not self.finished and not self.estopped:
             self._proceed()
         response.success = not self.finished
         response.message = "resumed" if was_paused else "was not paused"
@@ -526,7 +667,25 @@ class SupervisorNode(Node):
 
     # -- events and the run card ---------------------------------------------------------------
     def _event(self, ev: SafetyEventData) -> None:
+        """Count every event; publish at most safety.event_rate_limit per agent and kind per second (a
+        flood of bad actions must not become a flood of events), then say how many were held back."""
         self.safety.add(ev)
+        now = time.monotonic()
+        window = self._ev_window.setdefault((ev.agent, ev.kind), [now, 0, 0])
+        if now - window[0] >= 1.0:
+            if window[2]:
+                self._publish_event(SafetyEventData(
+                    "events_suppressed", ev.agent, ev.episode, ev.step,
+                    f"{int(window[2])} {ev.kind} event(s) counted but not published in the last second "
+                    f"(limit {self.safety_cfg.event_rate_limit}/s)", window[2]))
+            window[:] = [now, 0, 0]
+        if window[1] >= self.safety_cfg.event_rate_limit:
+            window[2] += 1
+            return
+        window[1] += 1
+        self._publish_event(ev)
+
+    def _publish_event(self, ev: SafetyEventData) -> None:
         msg = SafetyEvent(agent=ev.agent, episode=ev.episode, step=ev.step, kind=ev.kind,
                           severity=ev.severity, value=float(ev.value), detail=ev.detail)
         msg.header.stamp = self.get_clock().now().to_msg()
@@ -567,7 +726,9 @@ class SupervisorNode(Node):
             "policy_entropy": {a: (self.entropy_sum[a] / self.entropy_n[a] if self.entropy_n[a] else None)
                                for a in self.agents},  # mean nats per step, where the policy reports it
             "collisions": self._collisions(),  # contact onsets per agent, from envs that report them
-            "interventions": None,  # counted by the safety shield
+            "interventions": self.shield.to_dict(),  # per agent and shield rule; null without a shield
+            "estops": self.estops,
+            "liveness": {a: g for a, g in self.gaps.items() if g},  # lost/rejoined gaps per agent
             "action_latency_ms": {a: self._latency_stats(a) for a in self.agents},
             "sim_time_s": getattr(self.env, "sim_time", None),
             "frames": self.frames_note or (f"{len(self.frames)} frame(s)" if self.frames else None),

@@ -2,7 +2,7 @@
 
 Each wraps a base policy (zero action by default) and misbehaves on chosen steps of every episode:
 `late` sleeps `delay_s` before answering (the actor callback itself is slow, as a stuck robot would be),
-`nan` answers with NaN values. Use them as scripted entry points:
+`nan` answers with NaN values, `hang` blocks for good at one step. Use them as scripted entry points:
     {kind: scripted, entry_point: "marl_bridge.policies.faults:late", kwargs: {steps: [2, 5], delay_s: 0.3}}
 """
 
@@ -57,3 +57,14 @@ def late(agent: str, observation_space: spaces.Space, action_space: spaces.Space
 def nan(agent: str, observation_space: spaces.Space, action_space: spaces.Space, *,
         steps: list[int]) -> _NaN:
     return _NaN(action_space, steps)
+
+
+class _Hang(_Faulty):
+    def fault(self, action: Any) -> Any:
+        time.sleep(3600.0)  # deliberately never answers: this policy plays an actor that hangs
+        return action
+
+
+def hang(agent: str, observation_space: spaces.Space, action_space: spaces.Space, *, from_step: int) -> _Hang:
+    """Answers normally until `from_step`, then blocks forever in its callback (a hung actor)."""
+    return _Hang(action_space, list(range(from_step, from_step + 1)))

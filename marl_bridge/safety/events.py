@@ -21,6 +21,13 @@ KINDS: dict[str, tuple[int, str, str]] = {
     "collision": (1, "safety", "a robot touched another robot, a wall or an obstacle (contact onset)"),
     "stale_observation": (2, "perception", "a robot's odometry is missing or older than allowed"),
     "backend_fallback": (2, "state", "no hardware answered; the run uses the MuJoCo simulation instead"),
+    "near_miss": (1, "safety", "two robots came closer than safety.shield.near_miss_m (measured)"),
+    "geofence": (1, "safety", "shield: a robot was slowed or stopped at the workspace boundary"),
+    "speed_limit": (1, "control", "shield: a commanded speed or acceleration was capped"),
+    "separation_brake": (1, "planning", "shield: robots predicted to come too close were braked"),
+    "action_clamped": (1, "control", "shield: an out-of-bounds action was clipped to the space"),
+    "actor_rejoined": (0, "timing", "a lost actor answers again"),
+    "events_suppressed": (1, "evaluation", "more events of one kind than the rate limit: counted, not all published"),
 }
 SEVERITY_NAMES = ("info", "warn", "error", "fatal")
 

@@ -70,3 +70,18 @@ def handoff_policy(agent: str, observation_space: Any, action_space: Any, **kwar
         return _to_action(goal, obs, gain, SELF_FEATURES + 8, clearance, n_actions)
 
     return act
+
+
+def ram_policy(agent: str, observation_space: Any, action_space: Any, **kwargs: Any) -> Any:
+    """Drive at full speed at the nearest sensed robot (nothing else): a drill for the safety shield,
+    which must keep such robots apart. Without a robot in range it stands still."""
+    n_actions = action_space.shape[0]
+    nb0 = int(kwargs.get("neighbours_at", observation_space.shape[0] - 3 * int(kwargs.get("max_neighbours", 3))))
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        dx, dy, present = obs[nb0:nb0 + 3]
+        if not present:
+            return np.zeros(n_actions, np.float32)
+        return _to_action(np.array([dx, dy]) * 100.0, obs, 1.0, len(obs), 0.0, n_actions)
+
+    return act

@@ -47,6 +47,13 @@ class DriveLimits:
         out[:, 2] = a[:, -1] * self.max_angular
         return out
 
+    def to_action(self, body: np.ndarray) -> np.ndarray:
+        """Inverse of to_body: body-frame commands (M, 3) -> actions (M, 3 or 2) in [-1, 1]."""
+        b = np.asarray(body, dtype=np.float64)
+        lin, ang = b[:, :2] / self.max_linear, b[:, 2:3] / self.max_angular
+        out = np.hstack([lin, ang]) if self.drive == "holonomic" else np.hstack([lin[:, :1], ang])
+        return np.clip(out, -1.0, 1.0).astype(np.float32)
+
 
 def in_frame(poses: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Points (N, 2) or (N, M, 2) in each robot's own frame (relative position, rotated by -yaw)."""

@@ -141,6 +141,26 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
     def state(self) -> np.ndarray:
         return self.task.state(self.body.poses(), self.body.twists())
 
+    # -- the robots' state, for the safety shield ----------------------------------------------
+    @property
+    def control_period_s(self) -> float:
+        return self.body.control_period_s
+
+    @property
+    def robot_radius(self) -> float:
+        return self.body.robot_radius
+
+    def robot_states(self) -> tuple[np.ndarray, np.ndarray]:
+        """Poses (x, y, yaw) and body twists (vx, vy, wz) of every robot, in possible_agents order: what
+        odometry reports, on the MuJoCo world and on hardware alike."""
+        return self.body.poses(), self.body.twists()
+
+    def to_body(self, actions: np.ndarray) -> np.ndarray:
+        return self.limits.to_body(actions)
+
+    def to_action(self, body: np.ndarray) -> np.ndarray:
+        return self.limits.to_action(body)
+
     # -- hardware ------------------------------------------------------------------------------
     def bind_ros(self, node: Any) -> None:
         """Give a hardware body its ROS interfaces on the supervisor's node (no-op in simulation)."""

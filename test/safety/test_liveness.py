@@ -1,0 +1,105 @@
+"""Liveness over real DDS, actors in their own processes: one actor is killed with SIGKILL mid-episode
+and restarted, another hangs for good. The team keeps running on fallbacks, the episode data stays
+complete, and the run card lists each gap (lost, and rejoined where it came back)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import CONFIG_DIR
+from rclpy.node import Node
+from rclpy.task import Future
+
+from marl_bridge.cli.team import run_team
+from marl_bridge.config import PolicyConfig, RunConfig, TeamPolicyConfig, dump_yaml, load, with_overrides
+from marl_bridge.msg import SafetyEvent, StepResult
+from marl_bridge.nodes.topics import EVENTS_QOS, STREAM_QOS
+
+pytestmark = pytest.mark.ros
+STEPS = 250
+KILL_AFTER = 20  # robot_0 results before robot_1's actor is killed
+LOST_AFTER = 3
+
+
+def _config() -> RunConfig:
+    cfg = with_overrides(load(CONFIG_DIR / "mujoco_pursuit.yaml"), episodes=1, seed=6, topology="multiprocess")
+    env = dataclasses.replace(cfg.env, kwargs={"n_robots": 3, "capture_robots": 3, "capture_radius": 0.0,
+                                               "max_steps": STEPS})
+    pursue = PolicyConfig(kind="scripted", entry_point="marl_bridge.envs.robots.scripted:pursuit_policy")
+    policy = TeamPolicyConfig(shared=False, default=pursue, per_agent={"robot_2": PolicyConfig(
+        kind="scripted", entry_point="marl_bridge.policies.faults:hang", kwargs={"from_step": 30})})
+    sup = dataclasses.replace(cfg.supervisor, mode="realtime", control_rate_hz=50.0, step_deadline_s=0.02)
+    safety = dataclasses.replace(cfg.safety, lost_after_steps=LOST_AFTER)
+    return dataclasses.replace(cfg, env=env, policy=policy, supervisor=sup, safety=safety)
+
+
+def _actor(config: Path, agent: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-P", "-m", "marl_bridge.cli", "actor", "--config", str(config),
+                             "--agent", agent], env=os.environ.copy())
+
+
+class Chaos(Node):
+    """Kills robot_1's actor after KILL_AFTER results; restarts it once the supervisor says it is lost."""
+
+    def __init__(self, team: str, config: Path, victim: subprocess.Popen[bytes]) -> None:
+        super().__init__("chaos")
+        self.config = config
+        self.procs = [victim]
+        self.results = 0
+        self.events: list[tuple[str, str]] = []
+        self.rejoined = Future()
+        self.create_subscription(StepResult, f"/{team}/robot_0/step_result", self._on_result, STREAM_QOS)
+        self.create_subscription(SafetyEvent, f"/{team}/safety_events", self._on_event, EVENTS_QOS)
+
+    def _on_result(self, msg: StepResult) -> None:
+        self.results += 1
+        if self.results == KILL_AFTER:
+            self.procs[0].send_signal(signal.SIGKILL)
+
+    def _on_event(self, msg: SafetyEvent) -> None:
+        if msg.kind in ("actor_lost", "actor_rejoined"):
+            self.events.append((msg.agent, msg.kind))
+        if (msg.agent, msg.kind) == ("robot_1", "actor_lost") and len(self.procs) == 1:
+            self.procs.append(_actor(self.config, "robot_1"))  # the restarted actor
+        if (msg.agent, msg.kind) == ("robot_1", "actor_rejoined") and not self.rejoined.done():
+            self.rejoined.set_result(True)
+
+
+def test_killed_actor_rejoins_hung_actor_is_lost_and_the_team_runs_on(tmp_path: Path) -> None:
+    cfg = _config()
+    config = dump_yaml(cfg, tmp_path / "actors.yaml")
+    victims = [_actor(config, "robot_1"), _actor(config, "robot_2")]
+    chaos: list[Chaos] = []
+
+    def extra(_supervisor: object) -> list[Chaos]:
+        chaos.append(Chaos(cfg.supervisor.team, config, victims[0]))
+        return chaos
+
+    try:
+        card = run_team(cfg, tmp_path / "out", extra_nodes=extra, external=["robot_1", "robot_2"],
+                        drain=lambda _c: chaos[0].rejoined)
+    finally:
+        for p in [*chaos[0].procs[1:], victims[1]] if chaos else victims:
+            p.send_signal(signal.SIGKILL)
+            p.wait(timeout=10)
+        victims[0].wait(timeout=10)
+    assert card["status"] == "complete"
+    (ep,) = card["episodes"]
+    assert ep["lengths"] == dict.fromkeys(["robot_0", "robot_1", "robot_2"], STEPS)  # nothing lost
+    gaps = card["liveness"]
+    (gap1,) = gaps["robot_1"]
+    assert gap1["lost"]["why"] == f"no action for {LOST_AFTER} consecutive steps"
+    assert gap1["rejoined"] is not None and gap1["rejoined"]["step"] > gap1["lost"]["step"]
+    (gap2,) = gaps["robot_2"]
+    assert gap2["rejoined"] is None and gap2["lost"]["step"] >= 30
+    assert "robot_0" not in gaps and ep["fallbacks"]["robot_0"] == 0
+    gap_steps = gap1["rejoined"]["step"] - gap1["lost"]["step"]
+    assert ep["fallbacks"]["robot_1"] >= gap_steps + LOST_AFTER - 1
+    assert ep["fallbacks"]["robot_2"] >= STEPS - 30 - 1
+    assert ("robot_1", "actor_rejoined") in chaos[0].events
