@@ -35,7 +35,8 @@ test: lint
 
 bench: install
 	$(PY) -P bench/lockstep.py
-	$(PY) -P bench/mujoco.py
+	$(PY) -P bench/mujoco_world.py
+	$(PY) -P bench/shield.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info runs

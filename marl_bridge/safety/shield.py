@@ -7,9 +7,11 @@ Rules (each off at its zero value, see config.ShieldConfig), applied in this ord
    max_accel * control period;
 4. geofence: a robot whose centre would leave the workspace within one control period is slowed (to
    1/2, 1/4, then 0 of its command) until it would not; one already outside may only move back in;
-5. min_separation_m: pairs predicted (one control period ahead, from poses and commanded velocities)
-   to come closer than the separation while closing in are braked the same way, both robots, until
-   they are not; stopped robots cannot close in, so the rule always ends.
+5. min_separation_m: for pairs predicted (one control period ahead, from poses and commanded
+   velocities) to come closer than the separation while closing in, the closing part of each robot's
+   velocity is removed first (they may still slide past each other); pairs that still violate are braked
+   the same way as at the fence, both robots, until they do not: stopped robots cannot close in, so the
+   rule always ends.
 Rules 2-5 work from the robots' state as odometry reports it (`env.robot_states()`), so the shield
 acts the same on the MuJoCo world and on the hardware adapter. Every change to an agent's action is an
 intervention: counted per agent and rule, and returned as a safety event.
@@ -37,21 +39,37 @@ def fence_polygon(fence: tuple[float, ...]) -> np.ndarray:
     return np.asarray(fence, dtype=np.float64).reshape(-1, 2)
 
 
+class Fence:
+    """The workspace robot centres must stay in: a box (fast path) or any simple polygon."""
+
+    def __init__(self, fence: tuple[float, ...]) -> None:
+        self.polygon = fence_polygon(fence)
+        self.box = (np.array(fence[:2]), np.array(fence[2:])) if len(fence) == 4 else None
+        self._a = self.polygon
+        self._ab = np.roll(self.polygon, -1, axis=0) - self.polygon
+        self._ab2 = np.maximum((self._ab * self._ab).sum(-1), 1e-12)
+
+    def depth(self, points: np.ndarray) -> np.ndarray:
+        """0 for points inside, else their distance to the fence (vectorised over points)."""
+        if self.box is not None:
+            lo, hi = self.box
+            out = np.maximum(np.maximum(lo - points, points - hi), 0.0)
+            return np.hypot(out[:, 0], out[:, 1])
+        a, ab = self._a[None], self._ab[None]
+        p = points[:, None, :]
+        b = a + ab
+        cond = (a[..., 1] > p[..., 1]) != (b[..., 1] > p[..., 1])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x_cross = a[..., 0] + (p[..., 1] - a[..., 1]) * ab[..., 0] / ab[..., 1]
+        inside = (np.count_nonzero(cond & (p[..., 0] < x_cross), axis=1) % 2) == 1
+        t = np.clip(((p - a) * ab).sum(-1) / self._ab2[None], 0.0, 1.0)
+        rel = p - (a + t[..., None] * ab)
+        return np.where(inside, 0.0, np.hypot(rel[..., 0], rel[..., 1]).min(axis=1))
+
+
 def outside_depth(poly: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """0 for points inside the polygon, else their distance to it (vectorised over points)."""
-    a, b = poly, np.roll(poly, -1, axis=0)
-    p = points[:, None, :]
-    # ray casting for inside
-    cond = (a[None, :, 1] > p[..., 1]) != (b[None, :, 1] > p[..., 1])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x_cross = a[None, :, 0] + (p[..., 1] - a[None, :, 1]) * (b[None, :, 0] - a[None, :, 0]) / (
-            b[None, :, 1] - a[None, :, 1])
-    inside = (np.count_nonzero(cond & (p[..., 0] < x_cross), axis=1) % 2) == 1
-    ab = b - a
-    t = np.clip(((p - a[None]) * ab[None]).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-12), 0.0, 1.0)
-    closest = a[None] + t[..., None] * ab[None]
-    dist = np.hypot(*(p - closest).transpose(2, 0, 1)).min(axis=1)
-    return np.where(inside, 0.0, dist)
+    """0 for points inside a polygon of at least 3 vertices (rows), else their distance to it."""
+    return Fence(tuple(np.asarray(poly, dtype=np.float64).ravel())).depth(points)
 
 
 class Shield:
@@ -68,7 +86,7 @@ class Shield:
                               "(marl_bridge.envs.robots); only clamp_to_bounds applies to it")
         self.active = cfg.needs_robots or cfg.clamp_to_bounds
         self.index = {a: i for i, a in enumerate(getattr(env, "possible_agents", []))}
-        self.fence = fence_polygon(cfg.geofence) if cfg.geofence else None
+        self.fence = Fence(cfg.geofence) if cfg.geofence else None
         self.interventions: dict[str, Counter[str]] = {}
         self._near: set[tuple[int, int]] = set()
 
@@ -126,9 +144,9 @@ class Shield:
         world = np.column_stack([c * v[:, 0] - s * v[:, 1], s * v[:, 0] + c * v[:, 1]])
         scale = np.ones(len(agents))
         if self.fence is not None:
-            now = outside_depth(self.fence, poses[rows, :2])
+            now = self.fence.depth(poses[rows, :2])
             for level in BRAKE_LEVELS[1:]:
-                ahead = outside_depth(self.fence, poses[rows, :2] + scale[:, None] * world * dt)
+                ahead = self.fence.depth(poses[rows, :2] + scale[:, None] * world * dt)
                 bad = (ahead > 0) & (ahead >= now - 1e-12) & (scale > 0)
                 if not bad.any():
                     break
@@ -140,6 +158,22 @@ class Shield:
             level = np.searchsorted(-levels, -scale)  # each robot's current brake level (index)
             all_v = np.zeros((len(poses), 2))
             d_now = np.hypot(*(poses[:, None, :2] - poses[None, :, :2]).transpose(2, 0, 1))
+            steered = world.copy()
+            for _ in range(3):  # first remove only the closing part of each velocity: robots may slide past
+                all_v[rows] = scale[:, None] * world
+                ahead = poses[:, :2] + all_v * dt
+                d_ahead = np.hypot(*(ahead[:, None] - ahead[None, :]).transpose(2, 0, 1))
+                np.fill_diagonal(d_ahead, np.inf)
+                violating = (d_ahead < cfg.min_separation_m) & (d_ahead < d_now - 1e-12)
+                if not violating.any():
+                    break
+                for k, i in enumerate(rows):
+                    for j in np.flatnonzero(violating[i]):
+                        n = (poses[j, :2] - poses[i, :2]) / max(d_now[i, j], 1e-9)
+                        closing = float(world[k] @ n)
+                        if closing > 0:
+                            world[k] = world[k] - closing * n
+            moved = np.hypot(*(world - steered).T) > 1e-9
             while True:  # ends: every pass brakes someone one level harder, and stopped robots cannot close
                 all_v[rows] = scale[:, None] * world
                 ahead = poses[:, :2] + all_v * dt
@@ -151,8 +185,8 @@ class Shield:
                     break
                 level[involved] += 1
                 scale[involved] = np.minimum(scale[involved], levels[level[involved]])
-            note(scale < fence_scale, "separation_brake",
-                 f"braked to keep {cfg.min_separation_m} m from another robot")
+            note((scale < fence_scale) | moved, "separation_brake",
+                 f"steered or braked to keep {cfg.min_separation_m} m from another robot")
         if not changed:
             return actions, []
         world *= scale[:, None]

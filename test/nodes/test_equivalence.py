@@ -78,7 +78,8 @@ def test_mujoco_pursuit_matches_direct_rollout(tmp_path: Path, mode: str) -> Non
     sup = dataclasses.replace(cfg.supervisor, mode=mode, control_rate_hz=50.0, step_deadline_s=0.02) \
         if mode == "realtime" else cfg.supervisor
     cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, kwargs=kwargs), supervisor=sup)
-    card = _assert_equivalent(cfg, tmp_path, event_kinds=frozenset({"collision"}))
+    shield_kinds = {"speed_limit", "separation_brake", "geofence", "near_miss"}  # the config has a shield
+    card = _assert_equivalent(cfg, tmp_path, event_kinds=frozenset({"collision", *shield_kinds}))
     assert card["mode"] == mode and card["backend"]["used"] == "mujoco"
     assert card["sim_time_s"] == pytest.approx(card["episodes"][-1]["steps"] * 0.05)
 

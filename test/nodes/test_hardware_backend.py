@@ -17,10 +17,14 @@ from pathlib import Path
 
 import pytest
 from conftest import CONFIG_DIR
+from geometry_msgs.msg import Twist
+from rclpy.node import Node
+from rclpy.task import Future
 
 from marl_bridge.cli.team import die_with_parent, run_team
 from marl_bridge.config import RunConfig, load, with_overrides
 from marl_bridge.envs.robots.drivers import driver_commands
+from marl_bridge.envs.robots.hardware import CMD_QOS
 from marl_bridge.rollout import direct_rollout
 
 pytestmark = pytest.mark.ros
@@ -36,12 +40,46 @@ def _backend(cfg: RunConfig, backend: str) -> RunConfig:
     return dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, backend=backend))
 
 
+class CmdVelWatch(Node):
+    """Every cmd_vel the robots get; done once the run is over and a zero command reached each robot."""
+
+    def __init__(self, robots: list[str]) -> None:
+        super().__init__("cmd_vel_watch")
+        self.last: dict[str, Twist] = {}
+        self.zeroed = Future()
+        self.over = False
+        for r in robots:
+            self.create_subscription(Twist, f"/{r}/cmd_vel", self._callback(r), CMD_QOS)
+
+    def _callback(self, robot: str):
+        def callback(msg: Twist) -> None:
+            self.last[robot] = msg
+            self.check()
+        return callback
+
+    def check(self) -> None:
+        zero = all(m.linear.x == m.linear.y == m.angular.z == 0.0 for m in self.last.values())
+        if self.over and len(self.last) == 2 and zero and not self.zeroed.done():
+            self.zeroed.set_result(True)
+
+
 def test_hardware_adapter_on_driver_processes_reproduces_the_direct_returns(tmp_path: Path) -> None:
     cfg = _cfg(wait_s=20.0)  # backend auto: with every robot's odometry present it must pick hardware
     drivers = [subprocess.Popen(c, env=os.environ.copy(), preexec_fn=die_with_parent)
                for c in driver_commands(cfg, rate=50.0)]
+    watch: list[CmdVelWatch] = []
+
+    def extra(_s: object) -> list[CmdVelWatch]:
+        watch.append(CmdVelWatch(["picker_0", "carrier_0"]))
+        return watch
+
+    def drain(_card: dict) -> Future:
+        watch[0].over = True
+        watch[0].check()
+        return watch[0].zeroed
+
     try:
-        card = run_team(cfg, tmp_path)
+        card = run_team(cfg, tmp_path, extra_nodes=extra, drain=drain)
     finally:
         for p in drivers:
             p.send_signal(signal.SIGINT)
@@ -57,6 +95,7 @@ def test_hardware_adapter_on_driver_processes_reproduces_the_direct_returns(tmp_
         assert abs(ran["lengths"][agent] - direct.lengths[agent]) <= 5, (agent, ran["lengths"], direct.lengths)
         assert abs(ran["returns"][agent] - direct.returns[agent]) <= 0.5, (agent, ran["returns"], direct.returns)
     assert all(v["n"] > 0 for v in card["action_latency_ms"].values())
+    assert watch[0].zeroed.done()  # the run ended: every robot's last command is a stop
 
 
 def test_auto_falls_back_to_mujoco_when_no_robot_answers(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from team_monitor import TeamMonitor
 
 from marl_bridge.cli.team import run_team
 from marl_bridge.codec import CodecError, SpaceCodec
-from marl_bridge.config import RunConfig, dump_yaml, load, with_overrides
+from marl_bridge.config import RunConfig, ShieldConfig, dump_yaml, load, with_overrides
 
 pytestmark = pytest.mark.ros
 HELPERS = REPO / "test" / "helpers"
@@ -44,7 +44,8 @@ def _config(steps: int, **supervisor: object) -> RunConfig:
     cfg = with_overrides(load(CONFIG_DIR / "mujoco_pursuit.yaml"), episodes=1, seed=12)
     env = dataclasses.replace(cfg.env, kwargs={"n_robots": 2, "capture_robots": 2, "capture_radius": 0.0,
                                                "max_steps": steps})
-    return dataclasses.replace(cfg, env=env, supervisor=dataclasses.replace(cfg.supervisor, **supervisor))
+    return dataclasses.replace(cfg, env=env, supervisor=dataclasses.replace(cfg.supervisor, **supervisor),
+                               safety=dataclasses.replace(cfg.safety, shield=ShieldConfig()))  # exact counts
 
 
 def _run_with_hostile(cfg: RunConfig, script: dict, tmp_path: Path) -> tuple[dict, TeamMonitor]:

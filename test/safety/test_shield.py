@@ -114,3 +114,19 @@ def test_event_kinds_match_the_message_constants() -> None:
 
     constants = {getattr(SafetyEvent, n) for n in dir(SafetyEvent) if n.startswith("KIND_")}
     assert constants == set(KINDS)
+
+
+@pytest.mark.ros
+def test_rammed_robots_over_dds_are_kept_apart_with_interventions_counted(tmp_path) -> None:
+    from marl_bridge.cli.team import run_team
+
+    cfg = with_overrides(_ram_config(ShieldConfig(min_separation_m=0.6, near_miss_m=0.7)), topology="multiprocess")
+    card = run_team(cfg, tmp_path)
+    (direct,) = direct_rollout(cfg)
+    assert card["status"] == "complete"
+    assert card["collisions"] == {"robot_0": 0, "robot_1": 0}
+    brakes = {a: card["interventions"].get(a, {}).get("separation_brake", 0) for a in card["agents"]}
+    assert all(n > 0 for n in brakes.values()), card["interventions"]
+    by_agent = card["safety_events"]["by_agent"]
+    assert all(by_agent[a]["separation_brake"] == brakes[a] for a in card["agents"])
+    assert card["episodes"][0]["returns"] == direct.returns  # the shield acts alike through ROS and directly

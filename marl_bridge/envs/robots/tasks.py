@@ -234,7 +234,7 @@ class PursuitTask(TeamTask):
         norm = np.hypot(*v)
         if norm > 1e-9:
             self.target = self.target + v / norm * self.target_speed * dt
-        self.target = np.clip(self.target, -h + 0.2, h - 0.2)
+        self.target = np.clip(self.target, -h + 0.5, h - 0.5)  # room around it for robots, even at a wall
 
     def transition(self, rng: np.random.Generator, poses: np.ndarray, live: np.ndarray,
                    new_contacts: np.ndarray, dt: float) -> Transition:

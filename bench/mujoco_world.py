@@ -7,7 +7,7 @@ For each team size N (pursuit task, scripted policies, 20 Hz control, 10 physics
 Real-time factor = control steps/s x control period. Target (issue 2): >= 100x real time at N = 8
 for the direct env. Prints a table and writes bench/results/mujoco-latest.json (plus a timestamped copy).
 
-    python -P bench/mujoco.py [--sizes 2 4 8 16 32] [--steps 400] [--quick]
+    python -P bench/mujoco_world.py [--sizes 2 4 8 16 32] [--steps 400] [--quick]
 """
 
 from __future__ import annotations
