@@ -27,7 +27,7 @@ os.environ.setdefault("ROS_DOMAIN_ID", str(101 + os.getpid() % 100))
 os.environ.setdefault("RCUTILS_LOGGING_MIN_SEVERITY", "WARN")
 
 from marl_bridge.cli.team import run_team
-from marl_bridge.config import load, with_overrides
+from marl_bridge.config import ShieldConfig, load, with_overrides
 from marl_bridge.envs.robots import pursuit_env
 from marl_bridge.envs.robots.scripted import pursuit_policy
 
@@ -59,7 +59,9 @@ def bench_bridge(n: int, steps: int, out: Path) -> dict[str, float]:
     # capture would end the episode early: a capture radius of 0 keeps every run at `steps` control steps
     kwargs = {**cfg.env.kwargs, "n_robots": n, "max_steps": steps, "render_mode": None,
               "capture_robots": min(3, n), "capture_radius": 0.0}
-    cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, kwargs=kwargs))
+    # no shield: the direct rows step the bare env (bench/shield.py measures the shield's cost)
+    cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, kwargs=kwargs),
+                              safety=dataclasses.replace(cfg.safety, shield=ShieldConfig()))
     card = run_team(cfg, out)
     t = card["timing"]
     return {"steps": t["steps"], "steps_per_s": t["steady_steps_per_s"], "rtf": t["steady_steps_per_s"] * PERIOD,
