@@ -14,7 +14,7 @@ SOURCES := setup.py pyproject.toml CMakeLists.txt package.xml $(wildcard msg/*.m
 	$(shell find marl_bridge launch config resource -type f -not -path '*/__pycache__/*' \
 	-not -path 'marl_bridge/msg/*' -not -path 'marl_bridge/srv/*' -not -name '*.so' 2>/dev/null)
 
-.PHONY: install demo test bench lint clean
+.PHONY: install dev demo test bench lint clean
 
 install: $(VENV)/.installed
 
@@ -23,6 +23,9 @@ $(VENV)/.installed: $(SOURCES)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q ".[test,envs]"
 	touch $@
+
+dev: install
+	$(PY) -P resource/dev_overlay.py
 
 demo: install
 	$(VENV)/bin/marl-bridge run $(CONFIG)

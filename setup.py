@@ -62,18 +62,11 @@ class BuildWithInterfaces(build_py):
         generated = next(stage.glob(f"lib/python*/site-packages/{PACKAGE}"), None)
         if generated is None:
             generated = next(stage.glob(f"local/lib/python*/dist-packages/{PACKAGE}"))
-        # Editable installs (`pip install -e .`) import the package from the source tree, so the generated
-        # interfaces go there (git ignores them); a normal build puts them into the wheel's build dir.
-        target = HERE / PACKAGE if getattr(self, "editable_mode", False) else Path(self.build_lib) / PACKAGE
+        target = Path(self.build_lib) / PACKAGE
         for sub in ("msg", "srv"):
             shutil.copytree(generated / sub, target / sub, dirs_exist_ok=True)
         for so in generated.glob("*.so"):
             shutil.copy2(so, target / so.name)
-        if getattr(self, "editable_mode", False):
-            # Editable wheels carry no data_files, so the interface libraries would be missing from
-            # <prefix>/lib: put them beside the modules, which find them through their $ORIGIN rpath.
-            for lib in stage.glob(f"lib/lib{PACKAGE}__*.so"):
-                shutil.copy2(lib, target / lib.name)
 
     def _stage_data(self, stage: Path) -> None:
         files: dict[str, list[str]] = {}
