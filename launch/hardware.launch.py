@@ -19,7 +19,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 
 from launch import LaunchDescription
-from marl_bridge.bringup.launch_actions import actions_for
+from marl_bridge.bringup.launch_actions import actions_for, run_arguments
 from marl_bridge.bringup.team import hardware_team
 
 
@@ -41,9 +41,6 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("backend", default_value="", description="auto | hardware | mujoco (default: config)"),
         DeclareLaunchArgument("actors", default_value="true", description="start every robot's actor here"),
         DeclareLaunchArgument("drivers", default_value="false", description="simulated bases instead of robots"),
-        DeclareLaunchArgument("seed", default_value="", description="run seed (default: the config's)"),
-        DeclareLaunchArgument("out_dir", default_value="", description="run card directory (default: run.out_dir)"),
-        DeclareLaunchArgument("recorder", default_value="", description="'', marl_bridge or ros2bag"),
-        DeclareLaunchArgument("record_dir", default_value="", description="new rosbag2 directory when recording"),
+        *run_arguments(),
         OpaqueFunction(function=_team),
     ])

@@ -16,7 +16,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 
 from launch import LaunchDescription
-from marl_bridge.bringup.launch_actions import actions_for
+from marl_bridge.bringup.launch_actions import actions_for, run_arguments
 from marl_bridge.bringup.team import sim_team
 
 
@@ -38,10 +38,7 @@ def generate_launch_description() -> LaunchDescription:
     return LaunchDescription([
         DeclareLaunchArgument("config", default_value=default, description="run config (ROS parameter file)"),
         DeclareLaunchArgument("n_robots", default_value="", description="team size (default: the config's)"),
-        DeclareLaunchArgument("seed", default_value="", description="run seed (default: the config's)"),
-        DeclareLaunchArgument("out_dir", default_value="", description="run card directory (default: run.out_dir)"),
         DeclareLaunchArgument("use_sim_time", default_value="false", description="nodes follow /clock"),
-        DeclareLaunchArgument("recorder", default_value="", description="'', marl_bridge or ros2bag"),
-        DeclareLaunchArgument("record_dir", default_value="", description="new rosbag2 directory when recording"),
+        *run_arguments(),
         OpaqueFunction(function=_team),
     ])

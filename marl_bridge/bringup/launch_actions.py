@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from launch.actions import EmitEvent, ExecuteProcess, RegisterEventHandler
+from launch.actions import DeclareLaunchArgument, EmitEvent, ExecuteProcess, RegisterEventHandler
 from launch.event_handlers import OnProcessExit
 from launch.events import Shutdown
 from launch_ros.actions import Node
@@ -31,3 +31,13 @@ def action_for(spec: NodeSpec) -> Any:
     return Node(package="marl_bridge", executable=spec.executable, name=spec.name,
                 namespace=spec.namespace or None, parameters=spec.parameters,
                 arguments=spec.arguments or None, output="screen")
+
+
+def run_arguments() -> list[Any]:
+    """The launch arguments every team bring-up takes (seed, outputs, recording)."""
+    return [
+        DeclareLaunchArgument("seed", default_value="", description="run seed (default: the config's)"),
+        DeclareLaunchArgument("out_dir", default_value="", description="run card directory (default: run.out_dir)"),
+        DeclareLaunchArgument("recorder", default_value="", description="'', marl_bridge or ros2bag"),
+        DeclareLaunchArgument("record_dir", default_value="", description="new rosbag2 directory when recording"),
+    ]
