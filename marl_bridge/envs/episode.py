@@ -17,7 +17,7 @@ from pettingzoo.utils.env import ParallelEnv
 from marl_bridge.codec import SpaceCodec
 
 
-@dataclass
+@dataclass(slots=True)
 class AgentResult:
     """One agent's outcome of one joint step."""
 
@@ -101,23 +101,24 @@ class TeamEpisode:
         obs, rewards, terms, truncs, infos = self.env.step(
             actions if len(actions) == len(acting) else {a: actions[a] for a in acting})
         rec.steps += 1
-        rec.capped = bool(self.max_steps and rec.steps >= self.max_steps and self.env.agents)
+        rec.capped = capped = bool(self.max_steps and rec.steps >= self.max_steps and self.env.agents)
+        returns, lengths, terminated, truncated = rec.returns, rec.lengths, rec.terminated, rec.truncated
         results = []
-        for agent in acting:
+        for agent in acting:  # hot loop: locals, no attribute lookups per agent
             reward = float(rewards.get(agent, 0.0))
-            rec.returns[agent] += reward
-            rec.lengths[agent] += 1
+            returns[agent] += reward
+            lengths[agent] += 1
             term, trunc = bool(terms.get(agent, False)), bool(truncs.get(agent, False))
-            trunc = trunc or (rec.capped and not term)
-            rec.terminated[agent] = term
-            rec.truncated[agent] = trunc
-            if agent in fallback:
+            trunc = trunc or (capped and not term)
+            terminated[agent] = term
+            truncated[agent] = trunc
+            used_fallback = agent in fallback
+            if used_fallback:
                 rec.fallbacks[agent] += 1
             info = infos.get(agent, {})
-            hits = info.get("collisions") if isinstance(info, dict) else None
-            if isinstance(hits, int):
-                rec.collisions[agent] = rec.collisions.get(agent, 0) + hits
-            results.append(AgentResult(agent, reward, rec.returns[agent], term, trunc, agent in fallback, info))
+            if isinstance(info, dict) and isinstance(info.get("collisions"), int):
+                rec.collisions[agent] = rec.collisions.get(agent, 0) + info["collisions"]
+            results.append(AgentResult(agent, reward, returns[agent], term, trunc, used_fallback, info))
         if self.env.agents and not rec.capped:
             self._take(obs)
         else:

@@ -81,6 +81,7 @@ class SupervisorNode(Node):
         self.known = frozenset(self.agents)
         self.episode = TeamEpisode(self.env, self.obs_codecs, sup.max_steps)
         self.safety_cfg = self.cfg.safety
+        self._robot_world = hasattr(self.env, "robot_states")
         self.shield = Shield(self.safety_cfg.shield, self.env, self.act_codecs, self.cfg.source)
 
         # -- ROS interfaces ------------------------------------------------------------------
@@ -333,7 +334,7 @@ class SupervisorNode(Node):
                 and agent in self.episode.encoded):
             # The common case, an on-time answer to the current step: only the data needs checking.
             try:
-                action = codec.decode_checked(np.frombuffer(msg.data, dtype=np.float64))
+                action = codec.decode_checked(msg.data)  # array('d'): small Boxes check it without numpy
             except CodecError as exc:
                 action = self.shield.clamp(agent, np.frombuffer(msg.data, dtype=np.float64))
                 if action is None:
@@ -438,9 +439,10 @@ class SupervisorNode(Node):
         self.first_step_done = self.first_step_done or now
         self.last_step_done = now
         results = self.episode.step(self.pending, self.fallback_now)
-        self._publish_clock()
+        if self._robot_world:  # /clock and the events only robot worlds raise; other envs skip the calls
+            self._publish_clock()
+            self._env_events(results)
         self._publish_results(results)
-        self._env_events(results)
         if self.episode.done:
             self._end_episode()
         else:

@@ -13,10 +13,11 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 
 from marl_bridge.config import ConfigError
 
-# depth 100: a reader may lag up to 100 messages per topic (a Python recorder behind a fast lockstep)
-# before the writer's history overwrites samples it has not acknowledged.
+# depth 1000: a reader may lag up to 1000 messages per topic (a Python recorder behind a fast lockstep,
+# or a burst) before the writer's history overwrites samples it has not acknowledged. Memory grows with
+# use only (Fast DDS reallocates history on demand).
 STREAM_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE,
-                        history=HistoryPolicy.KEEP_LAST, depth=100)
+                        history=HistoryPolicy.KEEP_LAST, depth=1000)
 LATCHED_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL,
                          history=HistoryPolicy.KEEP_LAST, depth=1)
