@@ -100,6 +100,7 @@ def _team_return(card: dict[str, Any]) -> float:
 def summarize(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
     out = {}
     safety = card["safety_events"]["by_agent"]
+    collisions, interventions = card.get("collisions"), card.get("interventions")
     for agent in card["agents"]:
         rets = [ep["returns"][agent] for ep in card["episodes"]]
         lens = [ep["lengths"][agent] for ep in card["episodes"]]
@@ -112,7 +113,9 @@ def summarize(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "deadline_misses": int(card["deadline_misses"][agent]),
             "safety_events": int(sum(safety.get(agent, {}).values())),
             "policy_entropy": card["policy_entropy"][agent],
-            "collisions": card.get("collisions"), "interventions": card.get("interventions"),
+            # per agent; None where nothing measures them (no contact model, no shield)
+            "collisions": None if collisions is None else collisions.get(agent, 0),
+            "interventions": None if interventions is None else sum(interventions.get(agent, {}).values()),
         }
     return out
 
@@ -138,14 +141,17 @@ def run_eval(ev: EvalConfig, out_dir: Path) -> dict[str, Any]:
 
 
 def report_table(report: dict[str, Any]) -> str:
-    rows = [("panel", "agent", "policy", "return", "+-", "len", "contrib", "entropy", "fallbacks", "events")]
+    rows = [("panel", "agent", "policy", "return", "+-", "len", "contrib", "entropy", "fallbacks", "events",
+             "collisions", "interventions")]
     for name, panel in report["panels"].items():
         for agent, m in panel["agents"].items():
             contrib = m.get("contribution")
             rows.append((name, agent, m["policy"], f"{m['return_mean']:.3f}", f"{m['return_std']:.3f}",
                          f"{m['length_mean']:.1f}", "-" if contrib is None else f"{contrib:.3f}",
                          "-" if m["policy_entropy"] is None else f"{m['policy_entropy']:.3f}",
-                         str(m["fallbacks"]), str(m["safety_events"])))
+                         str(m["fallbacks"]), str(m["safety_events"]),
+                         "-" if m["collisions"] is None else str(m["collisions"]),
+                         "-" if m["interventions"] is None else str(m["interventions"])))
     return format_table(rows, text_columns=3)
 
 
