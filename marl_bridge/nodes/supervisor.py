@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from rclpy.clock import Clock, ClockType
 from rclpy.duration import Duration
+from rclpy.event_handler import PublisherEventCallbacks
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.task import Future
@@ -87,8 +88,12 @@ class SupervisorNode(Node):
         # -- ROS interfaces ------------------------------------------------------------------
         self.obs_pubs = {a: self.create_publisher(Observation, agent_topic(self.team, a, "observation"),
                                                   STREAM_QOS) for a in self.agents}
-        self.result_pubs = {a: self.create_publisher(StepResult, agent_topic(self.team, a, "step_result"),
-                                                     STREAM_QOS) for a in self.agents}
+        # Step results are serialized only for topics someone reads; the matched event keeps the reader
+        # count, so the step loop does not ask the middleware every step.
+        self.result_readers = dict.fromkeys(self.agents, 0)
+        self.result_pubs = {a: self.create_publisher(
+            StepResult, agent_topic(self.team, a, "step_result"), STREAM_QOS,
+            event_callbacks=PublisherEventCallbacks(matched=self._readers_of(a))) for a in self.agents}
         self.spec_pubs = {a: self.create_publisher(AgentSpec, agent_topic(self.team, a, "spec"),
                                                    LATCHED_QOS) for a in self.agents}
         self.action_subs = {a: self.create_subscription(
@@ -177,6 +182,11 @@ class SupervisorNode(Node):
         self.get_logger().info(f"team {self.team!r}: {len(self.agents)} agents of {self.cfg.env.entry_point}; "
                                f"waiting for actors")
 
+    def _readers_of(self, agent: str) -> Callable[[Any], None]:
+        def matched(info: Any) -> None:
+            self.result_readers[agent] = info.current_count
+        return matched
+
     # -- startup -------------------------------------------------------------------------------
     def _on_status(self, msg: ActorStatus) -> None:
         if msg.agent in self.known and msg.state == ActorStatus.STATE_READY:
@@ -243,6 +253,8 @@ class SupervisorNode(Node):
             self._event(SafetyEventData("actor_lost", agent, 0, 0,
                                         f"actor not ready after {self.cfg.supervisor.startup_timeout_s} s; "
                                         "running on its fallback action"))
+        for agent, pub in self.result_pubs.items():  # the graph now; matched events keep it current
+            self.result_readers[agent] = max(self.result_readers[agent], pub.get_subscription_count())
         self.status = "running"
         self.stepping_since = time.monotonic()
         if self.realtime:
@@ -466,7 +478,7 @@ class SupervisorNode(Node):
         stamp = None
         for r in results:
             pub = self.result_pubs[r.agent]
-            if pub.get_subscription_count() == 0:
+            if not self.result_readers[r.agent]:
                 continue  # nobody listens (yet): skip the serialization; the run card keeps the totals
             stamp = stamp or self._now()
             msg = self._result_msgs[r.agent]

@@ -113,6 +113,7 @@ class RecorderNode(Node):
 
     def _writer_for(self, topic: str, connection: Any, subs: list[Any]) -> Any:
         checkpoint = topic.endswith("/episode_summary")
+        batch = 1 if checkpoint else TAKE_BATCH  # a checkpoint follows every summary, one at a time
         clock = self.get_clock()
 
         def write(data: bytes) -> None:
@@ -123,7 +124,7 @@ class RecorderNode(Node):
             self.writer.write(connection, now, data)
             n = 1
             sub = subs[0]
-            while n < TAKE_BATCH:
+            while n < batch:
                 with sub.handle:
                     taken = sub.handle.take_message(sub.msg_type, True)
                 if taken is None:
