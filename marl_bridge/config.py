@@ -115,7 +115,8 @@ class HardwareConfig:
 class SupervisorConfig:
     """The joint step: topics, deadline, fallbacks, episode cap, lockstep or real-time."""
 
-    step_deadline_s: float  # how long to wait for the live agents' actions each step
+    step_deadline_s: float  # how long to wait for the live agents' actions each step (checked every
+    #                         quarter deadline, at most every 50 ms: a miss is called up to that much later)
     fallback: FallbackConfig
     max_steps: int  # per-episode cap on joint steps (0: none; the env's own truncation applies)
     team: str = "team"  # topic prefix: /<team>/<agent>/observation
