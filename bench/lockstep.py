@@ -10,6 +10,7 @@ It prints steps/s, per-step latency p50/p99 and the ratios bridge/hand-written a
 writes JSON to bench/results/ (latest.json plus a timestamped copy) so runs can be compared.
 
     python -P bench/lockstep.py [--quick] [--sizes 1 2 4 8 16] [--steps 400]
+    python -P bench/lockstep.py --cpu [--sizes 1 4 16] [--envs trivial]   # CPU per step instead
 
 DDS stays on this machine (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST) in a domain of its own.
 """
@@ -21,6 +22,7 @@ import dataclasses
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -221,6 +223,42 @@ def bench_bridge(env_cfg: EnvConfig, topology: str, out: Path) -> dict[str, floa
             "p99_ms": t["step_latency_p99_ms"], "steps": t["steps"]}
 
 
+def _child_cpu(kind: str, n: int, steps: int, which: str) -> float:
+    """CPU seconds (user + system, every thread) of a fresh process running one lockstep."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([sys.executable, "-P", __file__, "--cpu-child", kind, str(n), str(steps), which], check=True,
+                   env=os.environ.copy(), stdout=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def cpu_main(args: argparse.Namespace) -> int:
+    """CPU per step, hand-written vs bridge, everything in one process: each measurement is a fresh process
+    at two run lengths, and (cpu(long) - cpu(short)) / (long - short) cancels startup. Wall-clock rates on a
+    shared machine swing by 2x between runs; the CPU a step costs does not, so this is the fairer ratio."""
+    print(f"{'env':8} {'N':>3} {'hand us/step':>12} {'bridge us/step':>14} {'hand/bridge':>11}")
+    rows = []
+    for kind in args.envs:
+        for n in args.sizes:
+            short = max(500, 20000 // n) if kind == "trivial" else 150  # long enough to swamp startup noise
+            long_ = short * 5
+            per_step: dict[str, list[float]] = {"hand": [], "bridge": []}
+            for _ in range(args.repeats):
+                for which in ("hand", "bridge"):  # interleaved, like the wall-clock pairs
+                    cost = _child_cpu(kind, n, long_, which) - _child_cpu(kind, n, short, which)
+                    per_step[which].append(cost / (long_ - short) * 1e6)
+            hand, bridge = (float(np.median(per_step[w])) for w in ("hand", "bridge"))
+            rows.append({"env": kind, "n": n, "hand_us": hand, "bridge_us": bridge, "hand_over_bridge": hand / bridge,
+                         "all": per_step})
+            print(f"{kind:8} {n:>3} {hand:>12.1f} {bridge:>14.1f} {hand / bridge:>11.2f}", flush=True)
+    result = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "mode": "cpu per step, single process",
+              "repeats": args.repeats, "rows": rows}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "lockstep-cpu-latest.json").write_text(json.dumps(result, indent=1))
+    print(f"\nresults: {RESULTS / 'lockstep-cpu-latest.json'}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 4, 8, 16])
@@ -230,11 +268,24 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3,
                         help="paired hand-written/bridge runs per cell; the median is reported")
     parser.add_argument("--quick", action="store_true", help="N = 1, 4; 200 steps; 1 repeat")
+    parser.add_argument("--cpu", action="store_true",
+                        help="CPU seconds per step instead of wall rates (single process; see cpu_main)")
     parser.add_argument("--hand-actor", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--cpu-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.hand_actor:
         hand_actor_process(args.hand_actor[0], args.hand_actor[1:])
         return 0
+    if args.cpu_child:
+        kind, n, steps, which = args.cpu_child
+        env_cfg = env_config(kind, int(n), int(steps))
+        if which == "hand":
+            bench_hand(env_cfg, "single")
+        else:
+            bench_bridge(env_cfg, "single", Path("/tmp") / f"marl_bench_cpu_{os.getpid()}")
+        return 0
+    if args.cpu:
+        return cpu_main(args)
     if args.quick:
         args.sizes, args.steps, args.repeats = [1, 4], 200, 1
     rows = []
