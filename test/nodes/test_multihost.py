@@ -1,0 +1,91 @@
+"""A robot's actor on another host: two network namespaces joined by a veth pair (10.200.0.0/16), DDS
+over UDP between them, nothing leaves the machine. The supervisor's host runs robot_0's actor; robot_1's
+actor runs on the "robot". The run must reproduce the direct rollout exactly, and the data must really
+have crossed the link (veth byte counters)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import CONFIG_DIR
+
+from marl_bridge.config import dump_yaml, load, with_overrides
+from marl_bridge.rollout import direct_rollout
+
+pytestmark = pytest.mark.ros
+
+
+def _ip(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ip", *args], capture_output=True, text=True)
+
+
+@pytest.fixture
+def two_hosts() -> Iterator[tuple[str, str, str]]:
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("network namespaces need root and iproute2")
+    tag = str(os.getpid())[-5:]
+    host, robot, veth_h, veth_r = f"mbh{tag}", f"mbr{tag}", f"mvh{tag}", f"mvr{tag}"
+    subnet = f"10.200.{int(tag) % 250}"
+    made: list[str] = []
+    try:
+        for ns in (host, robot):
+            if _ip("netns", "add", ns).returncode != 0:
+                pytest.skip(f"cannot create network namespace {ns} here")
+            made.append(ns)
+        steps = [("link", "add", veth_h, "type", "veth", "peer", "name", veth_r),
+                 ("link", "set", veth_h, "netns", host), ("link", "set", veth_r, "netns", robot),
+                 ("-n", host, "addr", "add", f"{subnet}.1/24", "dev", veth_h),
+                 ("-n", robot, "addr", "add", f"{subnet}.2/24", "dev", veth_r),
+                 ("-n", host, "link", "set", "lo", "up"), ("-n", robot, "link", "set", "lo", "up"),
+                 ("-n", host, "link", "set", veth_h, "up"), ("-n", robot, "link", "set", veth_r, "up")]
+        for step in steps:
+            result = _ip(*step)
+            assert result.returncode == 0, f"ip {' '.join(step)}: {result.stderr}"
+        yield host, robot, veth_h
+    finally:
+        for ns in made:  # deleting a namespace deletes its end of the veth pair, and with it the pair
+            _ip("netns", "del", ns)
+
+
+def _tx_bytes(ns: str, dev: str) -> int:
+    out = subprocess.run(["ip", "netns", "exec", ns, "cat", f"/sys/class/net/{dev}/statistics/tx_bytes"],
+                         capture_output=True, text=True, check=True).stdout
+    return int(out)
+
+
+def test_actor_on_another_host_over_a_veth_link(tmp_path: Path, two_hosts: tuple[str, str, str]) -> None:
+    host, robot, veth_h = two_hosts
+    cfg = with_overrides(load(CONFIG_DIR / "point_team.yaml"), episodes=2, seed=13)
+    cfg = dump_yaml(cfg, tmp_path / "team.yaml")
+    # Inside the namespaces discovery must reach the other host (SUBNET), and the UDP transport only, so the
+    # data crosses the link instead of shared memory (both namespaces see the same /dev/shm).
+    env = {**os.environ, "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "FASTDDS_BUILTIN_TRANSPORTS": "UDPv4"}
+    cli = [sys.executable, "-P", "-m", "marl_bridge.cli"]
+    actor = subprocess.Popen(["ip", "netns", "exec", robot, *cli, "actor", "--config", str(cfg), "--agent",
+                              "robot_1"], env=env)
+    try:
+        before = _tx_bytes(host, veth_h)
+        run = subprocess.run(["ip", "netns", "exec", host, *cli, "run", str(cfg), "--external", "robot_1",
+                              "--out", str(tmp_path / "out"), "--no-progress"], env=env, capture_output=True,
+                             text=True, timeout=120)
+        sent = _tx_bytes(host, veth_h) - before
+    finally:
+        actor.send_signal(signal.SIGINT)
+        actor.wait(timeout=20)
+    assert run.returncode == 0, run.stderr[-2000:]
+    card = json.loads((tmp_path / "out" / "run_card.json").read_text())
+    assert card["status"] == "complete"
+    assert card["policies"]["robot_1"]["reported"] != "not ready"  # the remote actor came up
+    assert sum(card["deadline_misses"].values()) == 0
+    direct = direct_rollout(load(cfg))
+    assert [ep["returns"] for ep in card["episodes"]] == [r.returns for r in direct]  # bit for bit
+    steps = sum(ep["lengths"]["robot_1"] for ep in card["episodes"])
+    assert sent > steps * 100, f"only {sent} bytes left the supervisor's host for {steps} observations"
