@@ -353,14 +353,8 @@ class SupervisorNode(Node):
             try:
                 action = codec.decode_checked(msg.data)  # array('d'): small Boxes check it without numpy
             except CodecError as exc:
-                action = self.shield.clamp(agent, np.frombuffer(msg.data, dtype=np.float64))
-                if action is None:
-                    self._settle_fallback(agent, SafetyEventData("invalid_action", agent, self.episode_index,
-                                                                 self.step_index, str(exc)))
-                else:
-                    self._event(self.shield.clamped(agent, self.episode_index, self.step_index))
-                    self.pending[agent] = action
-                    self.miss_streak[agent] = 0
+                self._unusable(agent, msg.data, SafetyEventData("invalid_action", agent, self.episode_index,
+                                                                self.step_index, str(exc)))
             else:
                 self.miss_streak[agent] = 0
                 self.pending[agent] = action
@@ -381,12 +375,7 @@ class SupervisorNode(Node):
                 return
             if result.verdict is Verdict.FALLBACK:
                 assert result.event is not None
-                clamped = self.shield.clamp(agent, msg.data) if msg.layout == codec.layout else None
-                if clamped is None:
-                    self._settle_fallback(agent, result.event)
-                else:
-                    self._event(self.shield.clamped(agent, self.episode_index, self.step_index))
-                    self.pending[agent] = clamped
+                self._unusable(agent, msg.data if msg.layout == codec.layout else None, result.event)
             else:
                 self.miss_streak[agent] = 0
                 self.pending[agent] = result.action
@@ -408,6 +397,17 @@ class SupervisorNode(Node):
             self.applied = True
             if hasattr(self.env, "apply"):
                 self.env.apply(self.pending)
+
+    def _unusable(self, agent: str, data: Any, event: SafetyEventData) -> None:
+        """An answer for this step that cannot be used as sent: the shield clips it to the space when it
+        may (clamp_to_bounds, right layout and size, finite), else the fallback stands in."""
+        clamped = self.shield.clamp(agent, data) if data is not None else None
+        if clamped is None:
+            self._settle_fallback(agent, event)
+            return
+        self._event(self.shield.clamped(agent, self.episode_index, self.step_index))
+        self.pending[agent] = clamped
+        self.miss_streak[agent] = 0
 
     def _settle_fallback(self, agent: str, event: SafetyEventData) -> None:
         """The agent answered this step, unusably: its fallback stands in and the event is published."""

@@ -148,3 +148,15 @@ def test_hypothesis_generated_action_data(tmp_path_factory: pytest.TempPathFacto
     assert card["status"] == "complete" and card["episodes"][0]["lengths"]["robot_0"] == 10
     assert card["episodes"][0]["fallbacks"]["robot_0"] == invalid
     assert card["safety_events"]["by_agent"].get("robot_0", {}).get("invalid_action", 0) == invalid
+
+
+def test_clamp_to_bounds_clips_an_out_of_bounds_action_instead_of_falling_back(tmp_path: Path) -> None:
+    cfg = _config(10, mode="realtime", control_rate_hz=50.0, step_deadline_s=0.02)
+    cfg = dataclasses.replace(cfg, safety=dataclasses.replace(cfg.safety, shield=ShieldConfig(clamp_to_bounds=True)))
+    script = {"1": [{"data": [None, 0, 0]}], "4": [{"data": [3.0, -7.0, 0]}]}  # NaN cannot be clipped
+    card, monitor = _run_with_hostile(cfg, script, tmp_path)
+    assert card["status"] == "complete"
+    assert card["episodes"][0]["fallbacks"]["robot_0"] == 1
+    assert card["safety_events"]["by_agent"]["robot_0"] == {"invalid_action": 1, "action_clamped": 1}
+    assert card["interventions"]["robot_0"] == {"action_clamped": 1}
+    assert ("action_clamped", 4) in {(e.kind, e.step) for e in monitor.events}
