@@ -61,7 +61,6 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         self._live = np.zeros(task.n, dtype=bool)
         self._cmd = np.zeros((task.n, 3))
         self._applied: dict[str, Any] | None = None
-        self._events: list[SafetyEventData] = []
         self._trace: list[np.ndarray] = []
         self._target_trace: list[np.ndarray] = []
         self._renderer: Any = None
@@ -184,10 +183,9 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
     # -- artifacts -----------------------------------------------------------------------------
     def drain_events(self) -> list[SafetyEventData]:
         """Safety events the body raised since the last call (the supervisor publishes them)."""
-        events = list(getattr(self.body, "events", []))
-        if events:
-            self.body.events.clear()  # type: ignore[attr-defined]
-        events, self._events = self._events + events, []
+        raised: list[SafetyEventData] = getattr(self.body, "events", [])
+        events = list(raised)
+        raised.clear()
         return events
 
     def episode_trace(self) -> dict[str, Any]:
