@@ -14,7 +14,7 @@ from typing import Any
 
 from marl_bridge.config import ConfigError, RunConfig, dump_yaml, from_dict, load
 from marl_bridge.envs.team import build_team
-from marl_bridge.nodes.topics import agent_ns, ros_name
+from marl_bridge.nodes.topics import agent_ns
 
 RECORDERS = ("", "marl_bridge", "ros2bag")
 
@@ -145,15 +145,7 @@ def robot_actor(config: str | Path, robot: str, use_sim_time: bool = False) -> B
 
 def driver_specs(cfg: RunConfig) -> list[NodeSpec]:
     """A simulated base per robot at the first episode's start poses (see envs/robots/drivers.py)."""
-    from marl_bridge.envs.robots.drivers import start_poses
+    from marl_bridge.envs.robots.drivers import driver_parameters
 
-    assert cfg.hardware is not None
-    arena = float(cfg.env.kwargs.get("arena_half", 4.0))
-    specs = []
-    for agent, (x, y, yaw) in start_poses(cfg).items():
-        robot = cfg.hardware.robot_name(agent, ros_name(agent))
-        specs.append(NodeSpec(name=f"driver_{robot}", executable="robot_driver", parameters=[{
-            "robot": robot, "x": float(x), "y": float(y), "yaw": float(yaw), "arena_half": arena,
-            "odom_topic": cfg.hardware.odom_topic, "cmd_vel_topic": cfg.hardware.cmd_vel_topic}]))
-    return specs
-
+    return [NodeSpec(name=f"driver_{p['robot']}", executable="robot_driver", parameters=[p])
+            for p in driver_parameters(cfg).values()]

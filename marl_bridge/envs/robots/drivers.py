@@ -12,42 +12,44 @@ import subprocess
 import sys
 import threading
 
-import numpy as np
-
 from marl_bridge.config import ConfigError, RunConfig
 from marl_bridge.envs.team import build_team
 from marl_bridge.nodes.topics import ros_name
 from marl_bridge.seeds import episode_seed
 
 
-def start_poses(cfg: RunConfig) -> dict[str, np.ndarray]:
-    """Each agent's start pose (x, y, yaw) in the run's first episode, from the MuJoCo world."""
+def driver_parameters(cfg: RunConfig) -> dict[str, dict[str, str | float]]:
+    """Per agent, the ROS parameters of its simulated base (marl_bridge/nodes/robot_driver.py): robot name
+    and topics from the hardware section, the arena of the config's world, and the pose where the task
+    places that robot in the run's first episode (same seed)."""
+    if cfg.hardware is None:
+        raise ConfigError(f"{cfg.source}: drivers need the 'hardware' section (topic patterns, robot names)")
     team = build_team(cfg, backend="mujoco")
     env = team.env
     env.reset(seed=episode_seed(cfg.run.seed, 0))
-    poses = env.body.poses()
+    poses, arena = env.body.poses(), float(env.settings["arena_half"])
     env.close()
-    return {a: poses[i] for i, a in enumerate(team.agents)}
+    hw = cfg.hardware
+    return {agent: {"robot": hw.robot_name(agent, ros_name(agent)), "x": float(x), "y": float(y), "yaw": float(yaw),
+                    "arena_half": arena, "odom_topic": hw.odom_topic, "cmd_vel_topic": hw.cmd_vel_topic}
+            for agent, (x, y, yaw) in zip(team.agents, poses, strict=True)}
 
 
 def driver_commands(cfg: RunConfig, rate: float, only: list[str] | None = None) -> list[list[str]]:
-    if cfg.hardware is None:
-        raise ConfigError(f"{cfg.source}: drivers need the 'hardware' section (topic patterns, robot names)")
-    poses = start_poses(cfg)
-    unknown = sorted(set(only or []) - set(poses))
+    params = driver_parameters(cfg)
+    unknown = sorted(set(only or []) - set(params))
     if unknown:
         raise ConfigError(f"--only {unknown[0]!r}: not an agent of {cfg.env.entry_point}; agents are "
-                          f"{', '.join(poses)}")
-    hw, arena = cfg.hardware, float(cfg.env.kwargs.get("arena_half", 4.0))
+                          f"{', '.join(params)}")
     commands = []
-    for agent, (x, y, yaw) in poses.items():
+    for agent, p in params.items():
         if only and agent not in only:
             continue
-        robot = hw.robot_name(agent, ros_name(agent))
-        commands.append([sys.executable, "-P", "-m", "marl_bridge.cli", "driver", "--robot", robot,
-                         "--pose", repr(float(x)), repr(float(y)), repr(float(yaw)), "--rate", repr(rate),
-                         "--arena-half", repr(arena), "--ros-args", "-r", f"__node:=driver_{robot}",
-                         "-p", f"odom_topic:={hw.odom_topic}", "-p", f"cmd_vel_topic:={hw.cmd_vel_topic}"])
+        cmd = [sys.executable, "-P", "-m", "marl_bridge.cli", "driver", "--rate", repr(rate), "--ros-args",
+               "-r", f"__node:=driver_{p['robot']}"]
+        for name, value in p.items():
+            cmd += ["-p", f"{name}:={value!r}" if isinstance(value, float) else f"{name}:={value}"]
+        commands.append(cmd)
     return commands
 
 
