@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from array import array
 
 import numpy as np
 import pytest
@@ -71,6 +72,10 @@ def test_round_trip_is_exact(space: spaces.Space, seed: int) -> None:
     assert data.dtype == np.float64 and data.shape == (codec.size,)
     assert_same(value, codec.decode(data))
     assert_same(value, codec.decode_checked(data))
+    packed = codec.pack(value)  # what messages carry: the same float64 values in an array('d')
+    assert packed.typecode == "d" and packed.tobytes() == data.tobytes()
+    assert_same(value, codec.decode(packed))
+    assert_same(value, codec.decode_checked(packed))
 
 
 @settings(max_examples=100, deadline=None)
@@ -105,17 +110,20 @@ def test_unsupported_space_names_agent_and_space() -> None:
     ([0.0, 0.0, 0.0], "got 3 values"), ([2.0, 0.0], "outside the space"),
 ])
 def test_decode_checked_rejects_bad_box_actions(data: list[float], why: str) -> None:
-    with pytest.raises(CodecError, match=why):
-        SpaceCodec(spaces.Box(-1, 1, (2,), np.float32)).decode_checked(np.asarray(data))
+    codec = SpaceCodec(spaces.Box(-1, 1, (2,), np.float32))
+    for sent in (np.asarray(data), array("d", data)):  # numpy, and the array('d') messages carry
+        with pytest.raises(CodecError, match=why):
+            codec.decode_checked(sent)
 
 
 @pytest.mark.parametrize(("data", "why"), [
     ([1.5], "non-integer"), ([5.0], "outside the space"), ([-1.0], "outside the space"),
-    ([2.0**60], "beyond"),
+    ([2.0**60], "beyond"), ([np.nan], "NaN"), ([np.inf], "NaN or inf"), ([1.0, 2.0], "got 2 values"),
 ])
 def test_decode_checked_rejects_bad_discrete_actions(data: list[float], why: str) -> None:
-    with pytest.raises(CodecError, match=why):
-        SpaceCodec(spaces.Discrete(5)).decode_checked(np.asarray(data))
+    for sent in (np.asarray(data), array("d", data)):
+        with pytest.raises(CodecError, match=why):
+            SpaceCodec(spaces.Discrete(5)).decode_checked(sent)
 
 
 def test_decode_checked_rejects_values_a_cast_would_wrap() -> None:

@@ -8,10 +8,10 @@ truncations, fallback counts and a digest of every observation each agent was gi
 from __future__ import annotations
 
 import hashlib
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from pettingzoo.utils.env import ParallelEnv
 
 from marl_bridge.codec import SpaceCodec
@@ -60,10 +60,10 @@ class TeamEpisode:
         self.obs_codecs = obs_codecs
         self.max_steps = max_steps
         self.record: EpisodeRecord | None = None
-        self.encoded: dict[str, np.ndarray] = {}
+        self.encoded: dict[str, array] = {}  # flat float64 observation data per live agent
         self._digests: dict[str, Any] = {}
 
-    def reset(self, episode: int, seed: int) -> dict[str, np.ndarray]:
+    def reset(self, episode: int, seed: int) -> dict[str, array]:
         """Reset the env with `seed`; return each live agent's encoded observation."""
         obs, _infos = self.env.reset(seed=seed)
         agents = list(self.env.agents)
@@ -86,11 +86,11 @@ class TeamEpisode:
         return not self.env.agents or self.record.capped
 
     def _take(self, obs: dict[str, Any]) -> None:
-        self.encoded = {}
+        self.encoded = encoded = {}
         codecs, digests = self.obs_codecs, self._digests
         for agent in self.env.agents:
-            data = codecs[agent].encode(obs[agent])
-            self.encoded[agent] = data
+            data = codecs[agent].pack(obs[agent])  # the message's data field as is
+            encoded[agent] = data
             digests[agent].update(data)  # the float64 buffer itself, no copy
 
     def step(self, actions: dict[str, Any], fallback: set[str]) -> list[AgentResult]:

@@ -11,10 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from array import array
-from typing import Any
 
-import numpy as np
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
@@ -23,6 +20,7 @@ from marl_bridge.config import ConfigError
 from marl_bridge.msg import Action, ActorStatus, AgentSpec, Observation
 from marl_bridge.nodes.params import config_from_node
 from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, agent_topic
+from marl_bridge.nodes.wire import ActionWriter, Parsed, WireError, parse_observation
 from marl_bridge.policies import Policy, make_policy
 from marl_bridge.safety.fallback import zero_action
 from marl_bridge.seeds import policy_seed
@@ -51,13 +49,15 @@ class ActorNode(Node):
         self.run_seed = 0
         self.episode = -1
         self.last_key: tuple[int, int] | None = None
-        self.last_action: Action | None = None
+        self.last_action: bytes | None = None  # serialized, re-sent as is for a repeated observation
 
         topic = agent_topic
         self.status_pub = self.create_publisher(ActorStatus, topic(self.team, self.agent, "status"), LATCHED_QOS)
         self.action_pub = self.create_publisher(Action, topic(self.team, self.agent, "action"), STREAM_QOS)
+        # Observation in and Action out as serialized bytes (nodes/wire.py): ordinary messages on the
+        # wire, without rclpy's per-message object conversion on this robot's hot path.
         self.obs_sub = self.create_subscription(Observation, topic(self.team, self.agent, "observation"),
-                                                self._on_observation, STREAM_QOS)
+                                                self._on_raw_observation, STREAM_QOS, raw=True)
         self.spec_sub = self.create_subscription(AgentSpec, topic(self.team, self.agent, "spec"),
                                                  self._on_spec, LATCHED_QOS)
         self._publish_status(ActorStatus.STATE_WAITING)
@@ -85,9 +85,11 @@ class ActorNode(Node):
         act_space = space_from_json(json.loads(msg.action_space))
         self.obs_codec = SpaceCodec(obs_space, f"observation space of {self.agent!r}")
         self.act_codec = SpaceCodec(act_space, f"action space of {self.agent!r}")
-        self._out = Action(agent=self.agent, layout=self.act_codec.layout)  # refilled for every answer
+        self._writer = ActionWriter(self.agent, self.act_codec.layout)
         self.run_seed = int(msg.run_seed)
         self.policy = make_policy(self.policy_cfg, self.agent, obs_space, act_space)
+        # Policies that sample report their action distribution's entropy; the others send NaN.
+        self._reports_entropy = hasattr(self.policy, "last_entropy")
 
     def _check_ready(self) -> None:
         # Ready = spec received and both directions matched, so the first observation and the first
@@ -106,44 +108,50 @@ class ActorNode(Node):
         self.stopped = True
         stop = Action(agent=self.agent, layout=self.act_codec.layout, episode=self.last_obs_key[0],
                       step=self.last_obs_key[1], entropy=math.nan)
-        stop.data = array("d", self.act_codec.encode(zero_action(self.act_codec.space)).tobytes())
+        stop.data = self.act_codec.pack(zero_action(self.act_codec.space))
         self.action_pub.publish(stop)
         self.get_logger().warning(f"no observation for {silent:.2f} s (watchdog {self.watchdog_s} s): the "
                                   "supervisor may be gone; published a stop action and wait for observations")
 
-    def _on_observation(self, msg: Observation) -> None:
+    def _on_raw_observation(self, raw: bytes) -> None:
+        try:
+            msg = parse_observation(raw)
+        except WireError as exc:
+            self.get_logger().error(f"unreadable observation: {exc}; not acting")
+            return
+        self._on_observation(msg)
+
+    def _on_observation(self, msg: Parsed) -> None:
+        # The hot path of every robot: one decode, one policy call, one pack, one publish.
+        key = (msg.episode, msg.step)
         self.last_obs_at = time.monotonic()
-        self.last_obs_key = (msg.episode, msg.step)
+        self.last_obs_key = key
         if self.stopped:
             self.stopped = False
             self.get_logger().info("observations are back after the watchdog stop")
-        if self.policy is None or self.obs_codec is None or self.act_codec is None:
+        policy, obs_codec, act_codec = self.policy, self.obs_codec, self.act_codec
+        if policy is None or obs_codec is None or act_codec is None:
             self.get_logger().warning("observation before the agent spec; ignored")
             return
-        key = (msg.episode, msg.step)
         if key == self.last_key and self.last_action is not None:
             self.action_pub.publish(self.last_action)
             return
         raw = msg.data
-        if msg.layout != self.obs_codec.layout or len(raw) != self.obs_codec.size:
+        if msg.layout != obs_codec.layout or len(raw) != obs_codec.size:
             self.get_logger().error(f"observation layout {msg.layout}/{len(raw)} values does not match "
-                                    f"the spec ({self.obs_codec.layout}/{self.obs_codec.size}); not acting")
+                                    f"the spec ({obs_codec.layout}/{obs_codec.size}); not acting")
             return
-        if msg.episode != self.episode:
-            self.episode = msg.episode
-            self.policy.reset(policy_seed(self.run_seed, self.agent, msg.episode))
-        obs: Any = self.obs_codec.decode(np.frombuffer(raw, dtype=np.float64))
+        if key[0] != self.episode:
+            self.episode = key[0]
+            policy.reset(policy_seed(self.run_seed, self.agent, key[0]))
         try:
-            data = self.act_codec.encode(self.policy.act(obs))
+            data = act_codec.pack(policy.act(obs_codec.decode(raw)))
         except Exception as exc:  # a policy bug must not kill the robot's node: the supervisor falls back
-            self.get_logger().error(f"policy {self.policy.description} failed at episode {msg.episode} "
-                                    f"step {msg.step}: {type(exc).__name__}: {exc}; no action sent")
+            self.get_logger().error(f"policy {policy.description} failed at episode {key[0]} "
+                                    f"step {key[1]}: {type(exc).__name__}: {exc}; no action sent")
             return
-        out = self._out
-        out.episode, out.step = msg.episode, msg.step
-        out.header.stamp = msg.header.stamp
-        out.data = array("d", data.tobytes())
-        out.entropy = float(getattr(self.policy, "last_entropy", math.nan))
+        entropy = float(policy.last_entropy) if self._reports_entropy else math.nan  # type: ignore[attr-defined]
+        out = self._writer.pack(msg.sec, msg.nanosec, key[0], key[1], data, entropy)  # the observation's stamp
         self.last_key, self.last_action = key, out
         self.action_pub.publish(out)
 

@@ -45,6 +45,7 @@ from marl_bridge.msg import (
 )
 from marl_bridge.nodes.params import config_from_node
 from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, STREAM_QOS, agent_topic, ros_names, team_topic
+from marl_bridge.nodes.wire import ObservationWriter, Parsed, WireError, parse_action
 from marl_bridge.recording.run_card import info_json
 from marl_bridge.safety.action_gate import Verdict, check_action
 from marl_bridge.safety.events import SafetyCounts, SafetyEventData
@@ -96,8 +97,10 @@ class SupervisorNode(Node):
             event_callbacks=PublisherEventCallbacks(matched=self._readers_of(a))) for a in self.agents}
         self.spec_pubs = {a: self.create_publisher(AgentSpec, agent_topic(self.team, a, "spec"),
                                                    LATCHED_QOS) for a in self.agents}
+        # Observations and actions travel as serialized bytes (see nodes/wire.py: the typed conversion
+        # was the largest cost of a step); they are ordinary Observation and Action messages on the wire.
         self.action_subs = {a: self.create_subscription(
-            Action, agent_topic(self.team, a, "action"), self._action_callback(a), STREAM_QOS)
+            Action, agent_topic(self.team, a, "action"), self._action_callback(a), STREAM_QOS, raw=True)
             for a in self.agents}
         self.status_subs = {a: self.create_subscription(
             ActorStatus, agent_topic(self.team, a, "status"), self._on_status, LATCHED_QOS)
@@ -117,7 +120,8 @@ class SupervisorNode(Node):
         self._clock_msg = ClockMsg()
         # One message object per agent and topic, refilled each step: publish() serializes at call time,
         # and constructing generated messages costs more than the rest of the per-agent step work.
-        self._obs_msgs = {a: Observation(agent=a, layout=self.obs_codecs[a].layout) for a in self.agents}
+        self._obs_out = {a: (ObservationWriter(a, self.obs_codecs[a].layout).pack, self.obs_pubs[a].publish)
+                         for a in self.agents}
         self._result_msgs = {a: StepResult(agent=a) for a in self.agents}
 
         # -- run state -----------------------------------------------------------------------
@@ -317,15 +321,12 @@ class SupervisorNode(Node):
 
     def _publish_observations(self) -> None:
         sec, nanosec = self._now()
+        episode, step, out = self.episode_index, self.step_index, self._obs_out
         self.pending = {}
         self.fallback_now = set()
-        for agent, data in self.episode.encoded.items():
-            msg = self._obs_msgs[agent]
-            msg.episode = self.episode_index
-            msg.step = self.step_index
-            msg.header.stamp.sec, msg.header.stamp.nanosec = sec, nanosec
-            msg.data = array("d", data.tobytes())  # ~10x cheaper than assigning the ndarray
-            self.obs_pubs[agent].publish(msg)
+        for agent, data in self.episode.encoded.items():  # hot loop: locals, no lookups per field
+            pack, publish = out[agent]
+            publish(pack(sec, nanosec, episode, step, data))
         self.awaiting = True
         self.applied = False
         self._step_t0 = time.monotonic()
@@ -336,12 +337,18 @@ class SupervisorNode(Node):
         # (if every live agent is lost, the deadline steps on their fallbacks)
 
     # -- actions -------------------------------------------------------------------------------
-    def _action_callback(self, agent: str) -> Callable[[Action], None]:
-        def callback(msg: Action) -> None:
+    def _action_callback(self, agent: str) -> Callable[[bytes], None]:
+        def callback(raw: bytes) -> None:
+            try:
+                msg = parse_action(raw)
+            except WireError as exc:  # answers no step that can be told: said, then left to the deadline
+                self._event(SafetyEventData("invalid_action", agent, self.episode_index, self.step_index,
+                                            f"unreadable message on {agent!r}'s action topic: {exc}"))
+                return
             self._on_action(agent, msg)
         return callback
 
-    def _on_action(self, agent: str, msg: Action) -> None:
+    def _on_action(self, agent: str, msg: Parsed) -> None:
         codec = self.act_codecs[agent]
         if agent in self.lost and msg.agent == agent and msg.episode == self.episode_index:
             self._rejoined(agent)  # this answer's step was already settled on the fallback
@@ -493,7 +500,7 @@ class SupervisorNode(Node):
             msg.episode, msg.step, msg.reward = self.episode_index, self.step_index, r.reward
             msg.episode_return, msg.terminated, msg.truncated = r.episode_return, r.terminated, r.truncated
             msg.fallback, msg.info_json = r.fallback, info_json(r.info)
-            msg.action = array("d", self.act_codecs[r.agent].encode(self.pending[r.agent]).tobytes())
+            msg.action = self.act_codecs[r.agent].pack(self.pending[r.agent])
             pub.publish(msg)
 
     def _end_episode(self, aborted: bool = False) -> None:

@@ -11,7 +11,10 @@ from marl_bridge.config import ConfigError, PolicyConfig
 
 class Policy(Protocol):
     """Maps one agent's local observation to its action. `reset(seed)` starts each episode, so a
-    policy's randomness is a function of (run seed, agent, episode) and nothing else."""
+    policy's randomness is a function of (run seed, agent, episode) and nothing else.
+
+    A policy that samples from a distribution may also have a `last_entropy` attribute (float, present
+    from construction on): the actor sends it with each action (Action.entropy; NaN for the others)."""
 
     description: str
 

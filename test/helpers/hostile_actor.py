@@ -19,10 +19,11 @@ import rclpy
 from rclpy.executors import ExternalShutdownException
 
 from marl_bridge.config import load
-from marl_bridge.msg import Action, Observation
+from marl_bridge.msg import Action
 from marl_bridge.nodes.actor import ActorNode
 from marl_bridge.nodes.params import config_parameters
 from marl_bridge.nodes.topics import agent_ns
+from marl_bridge.nodes.wire import Parsed
 
 
 def _value(v: object) -> float:
@@ -37,7 +38,7 @@ class HostileActor(ActorNode):
         super().__init__(config_parameters(cfg), agent=agent, namespace=agent_ns(cfg.supervisor.team, agent))
         self.script = script
 
-    def _on_observation(self, msg: Observation) -> None:
+    def _on_observation(self, msg: Parsed) -> None:
         planned = self.script.get(str(msg.step))
         if planned is None:
             super()._on_observation(msg)
