@@ -118,8 +118,9 @@ class SupervisorNode(Node):
                                                self._on_estop_release)
         self.clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
         self._clock_msg = ClockMsg()
-        # One message object per agent and topic, refilled each step: publish() serializes at call time,
-        # and constructing generated messages costs more than the rest of the per-agent step work.
+        # Observations go out as bytes from a per-agent writer; step results (typed) reuse one message
+        # object per agent, refilled each step: constructing generated messages costs more than the rest
+        # of the per-agent step work, and publish() serializes at call time.
         self._obs_out = {a: (ObservationWriter(a, self.obs_codecs[a].layout).pack, self.obs_pubs[a].publish)
                          for a in self.agents}
         self._result_msgs = {a: StepResult(agent=a) for a in self.agents}
