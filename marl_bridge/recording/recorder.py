@@ -85,9 +85,10 @@ def recorded_topics(team: str, agents: list[str]) -> list[tuple[str, type, QoSPr
 class RecorderNode(Node):
     """Records one team's observations, actions, step results, statuses, safety events and summaries.
 
-    Spin it with a SingleThreadedExecutor: rclpy's EventsExecutor (PyPI Kilted) cannot hand raw
-    messages to a callback ("Unable to convert call argument"), so `needs_own_executor` tells
-    `run_team` to give it one on a thread of its own.
+    Spin it with a SingleThreadedExecutor on a thread of its own (`needs_own_executor` tells `run_team`):
+    when it was written, rclpy's EventsExecutor (PyPI Kilted) failed to hand it raw messages ("Unable to
+    convert call argument"). The team's own raw subscriptions (nodes/wire.py) do run on the
+    EventsExecutor now; moving the recorder there waits for its throughput to be measured there.
     """
 
     needs_own_executor = True
