@@ -4,8 +4,9 @@
 
 SCRIPT maps a step index (as text) to a list of messages to send when that step's observation arrives;
 each message overrides fields of the correct answer: {"data": [...]} (null entries become NaN, "inf"
-and "-inf" infinities), {"agent": "x"}, {"step_offset": -1}. Steps not in the script get the correct
-answer. Every observation of an episode is answered by the script of its step.
+and "-inf" infinities), {"agent": "x"}, {"step_offset": -1}; {"bytes": "<hex>"} publishes those bytes
+as they are (no valid Action). Steps not in the script get the correct answer. Every observation of an
+episode is answered by the script of its step.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class HostileActor(ActorNode):
             return
         assert self.act_codec is not None
         for change in planned:
+            if "bytes" in change:
+                self.action_pub.publish(bytes.fromhex(change["bytes"]))
+                continue
             out = Action(agent=change.get("agent", self.agent), layout=self.act_codec.layout,
                          episode=msg.episode, step=msg.step + int(change.get("step_offset", 0)), entropy=math.nan)
             data = change.get("data")

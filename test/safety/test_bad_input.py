@@ -37,6 +37,7 @@ MATRIX = {
     "7": [{"step_offset": -1, "data": OK}, {}],  # for the previous step
     "8": [{"step_offset": 1, "data": OK}, {}],  # for a step not yet observed
     "9": [{}, {}],  # a duplicate
+    "10": [{"bytes": "0001000001020304"}, {}],  # bytes that are no Action at all, then the right answer
 }
 
 
@@ -78,13 +79,15 @@ def test_every_wrong_action_gets_its_event_and_the_episode_completes(tmp_path: P
     assert ep["lengths"] == {"robot_0": 20, "robot_1": 20}
     assert ep["fallbacks"] == {"robot_0": 4, "robot_1": 0}  # NaN, inf, wrong length, out of bounds
     assert card["safety_events"]["by_agent"]["robot_0"] == {
-        "invalid_action": 4, "wrong_agent": 1, "unknown_agent": 1, "stale_action": 1, "future_action": 1,
+        "invalid_action": 5, "wrong_agent": 1, "unknown_agent": 1, "stale_action": 1, "future_action": 1,
         "duplicate_action": 1}
     assert card["deadline_misses"] == {"robot_0": 0, "robot_1": 0}
     got = {(e.kind, e.step) for e in monitor.events}
     assert {("invalid_action", 1), ("invalid_action", 4), ("future_action", 8), ("duplicate_action", 9)} <= got
     detail = next(e.detail for e in monitor.events if e.kind == "invalid_action" and e.step == 3)
     assert "got 2 values, expected 3" in detail
+    detail = next(e.detail for e in monitor.events if e.kind == "invalid_action" and e.step == 10)
+    assert "unreadable message on 'robot_0'" in detail  # and no fallback: the right answer followed
 
 
 def _rss_mb() -> float:
