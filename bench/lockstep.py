@@ -47,7 +47,6 @@ os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("RCUTILS_LOGGING_MIN_SEVERITY", "WARN")
 
 import numpy as np
-import rclpy
 from rclpy.experimental import EventsExecutor
 from rclpy.node import Node
 from rclpy.task import Future
@@ -65,7 +64,7 @@ from marl_bridge.config import (
 )
 from marl_bridge.envs.factory import make_env
 from marl_bridge.msg import Action, Observation
-from marl_bridge.nodes.spin import spin_until
+from marl_bridge.nodes.spin import ros_session, spin_until
 from marl_bridge.nodes.supervisor import SupervisorNode
 from marl_bridge.nodes.topics import STREAM_QOS, agent_topic
 from marl_bridge.nodes.wire import ActionWriter, ObservationWriter, Parsed, parse_action, parse_observation
@@ -229,17 +228,16 @@ def hand_actors(env: Any, agents: list[str], raw: bool) -> list[HandActor]:
 
 def hand_actor_process(env_json: str, raw: bool, agents: list[str]) -> None:
     env = make_env(EnvConfig(**json.loads(env_json)))
-    with rclpy.init():
+    with ros_session() as stop:  # SIGINT ends the spin, then ROS shuts down cleanly (no shm left behind)
         executor = EventsExecutor()
         for node in hand_actors(env, agents, raw):
             executor.add_node(node)
-        with contextlib.suppress(KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-            spin_until(executor, Future())
+        spin_until(executor, Future(), stop)
 
 
 def run_hand(env_cfg: EnvConfig, topology: str, stamps: Stamps, raw: bool) -> None:
     children = []
-    with rclpy.init():
+    with ros_session() as stop:
         executor = EventsExecutor()
         sup = HandSupervisor(env_cfg, stamps, raw)
         executor.add_node(sup)
@@ -254,8 +252,7 @@ def run_hand(env_cfg: EnvConfig, topology: str, stamps: Stamps, raw: bool) -> No
                     [sys.executable, "-P", __file__, "--hand-actor", env_json, str(int(raw)), *group],
                     env=os.environ.copy(), preexec_fn=die_with_parent))
         try:
-            with contextlib.suppress(KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
-                spin_until(executor, Future())
+            spin_until(executor, Future(), stop)
         finally:
             for child in children:
                 child.send_signal(signal.SIGINT)
@@ -457,6 +454,7 @@ def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(result, indent=1))
     (RESULTS / f"lockstep-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(result, indent=1))
+    shutil.rmtree(Path("/tmp") / f"marl_bench_{os.getpid()}", ignore_errors=True)
     print(f"\nresults: {RESULTS / 'latest.json'}")
     return 0
 
