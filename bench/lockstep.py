@@ -15,12 +15,13 @@ each in its own process group and ROS domain, and take turns: the bench resumes 
 a short slice while the others are stopped (SIGSTOP), in ABC CBA order. Slices hold about 30 step
 cycles (0.05-0.5 s). Each team stamps every joint step (time.monotonic) into a shared file; a slice's
 rate is its whole step cycles over the time they took, each ratio is taken per round from that round's
-slices, and the median over rounds is reported with a bootstrap 95% interval. An A/A check (hand against
-hand) gave 0.99-1.00 this way. Latency p50/p99 are those step cycles. Results go to bench/results/
-(latest.json plus a timestamped copy).
+slices, and the median over rounds is reported with a bootstrap 95% interval. `--aa` checks the method
+itself: the bridge's slot then runs a second hand-written lockstep, and b/hand should come out at 1.
+Latency p50/p99 are those step cycles. Results go to bench/results/ (latest.json, or latest-aa.json,
+plus a timestamped copy).
 
     python -P bench/lockstep.py [--quick] [--sizes 1 2 4 8 16] [--envs trivial pursuit]
-                                [--topologies single actors multiprocess] [--budget 15]
+                                [--topologies single actors multiprocess] [--budget 15] [--aa]
 
 DDS stays on this machine (ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST), each team in a domain of its own.
 """
@@ -75,6 +76,7 @@ TEAMS = ("hand", "hand_raw", "bridge")  # references first; "hand" is the one th
 RESULTS = Path(__file__).parent / "results"
 TEAM = "bench"
 LONG = 10**8  # episode length and count: a team runs until the bench stops it
+AA_ENV = "MARL_BENCH_AA"  # set by --aa: the "bridge" team is the hand-written lockstep too
 CAPACITY = 1 << 21  # step stamps per team (far more than a measurement takes)
 
 
@@ -278,7 +280,7 @@ def run_bridge(env_cfg: EnvConfig, topology: str, stamps: Stamps, out: Path) -> 
 
 def team_child(which: str, kind: str, n: int, topology: str, stamp_path: Path) -> None:
     stamps = Stamps(stamp_path, create=True)
-    if which in ("hand", "hand_raw"):
+    if which in ("hand", "hand_raw") or (which == "bridge" and os.environ.get(AA_ENV)):
         run_hand(env_config(kind, n), topology, stamps, raw=which == "hand_raw")
     else:
         run_bridge(env_config(kind, n), topology, stamps, stamp_path.parent)
@@ -305,18 +307,8 @@ class Team:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
 
-    def wait_ready(self, deadline: float) -> None:
-        assert self.proc.stdout is not None
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
-            line = self.proc.stdout.readline() if ready else b""
-            if line.strip() == b"READY":
-                return
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.which} team exited with {self.proc.returncode} before its first step; "
-                                   f"its stderr ends:\n{self.log.read_text()[-3000:]}")
-        raise RuntimeError(f"{self.which} team did not complete a step in time; its stderr ends:\n"
-                           f"{self.log.read_text()[-3000:]}")
+    def failure(self, what: str) -> RuntimeError:
+        return RuntimeError(f"{self.which} team {what}; its stderr ends:\n{self.log.read_text()[-3000:]}")
 
     def run_slice(self, seconds: float) -> None:
         self.signal(signal.SIGCONT)
@@ -346,6 +338,24 @@ class Team:
         return json.loads(card.read_text()) if card.exists() else None
 
 
+def stop_when_ready(teams: list[Team], timeout_s: float) -> None:
+    """Wait until every team has stepped, stopping each the moment it has: a team left running would
+    slow the others' start-up (51 processes start at N = 16 with one process per actor)."""
+    deadline = time.monotonic() + timeout_s
+    waiting = {team.proc.stdout: team for team in teams}
+    while waiting:
+        if time.monotonic() > deadline:
+            raise next(iter(waiting.values())).failure(f"did not complete a step within {timeout_s:.0f} s")
+        ready, _, _ = select.select(list(waiting), [], [], 1.0)
+        for pipe in ready:
+            team = waiting[pipe]
+            if pipe.readline().strip() == b"READY":  # type: ignore[union-attr]
+                team.signal(signal.SIGSTOP)
+                del waiting[pipe]
+            elif team.proc.poll() is not None:
+                raise team.failure(f"exited with {team.proc.returncode} before its first step")
+
+
 def choose_slice(team: Team, budget_s: float) -> tuple[float, int]:
     """Slice length for about 30 step cycles (0.05-0.5 s; shorter slices follow the drift better) and
     the rounds that fit in `budget_s` (at least 12), from a 0.2 s trial of the hand-written team."""
@@ -369,10 +379,7 @@ def measure(kind: str, n: int, topology: str, budget_s: float, base_domain: int)
     teams = {w: Team(w, kind, n, topology, base_domain + i, work / w) for i, w in enumerate(TEAMS)}
     card = None
     try:
-        deadline = time.monotonic() + 180
-        for team in teams.values():
-            team.wait_ready(deadline)
-            team.signal(signal.SIGSTOP)
+        stop_when_ready(list(teams.values()), timeout_s=600)
         slice_s, rounds = choose_slice(teams["hand"], budget_s)
         for r in range(rounds):  # ABC CBA: a drift within a round hits every team alike
             for which in (TEAMS if r % 2 == 0 else TEAMS[::-1]):
@@ -411,6 +418,9 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=15.0,
                         help="seconds of interleaved running per cell (all teams together)")
     parser.add_argument("--quick", action="store_true", help="N = 1, 4; 4 s per cell")
+    parser.add_argument("--aa", action="store_true",
+                        help="A/A check of the method: the bridge's slot runs the hand-written lockstep, so "
+                             "b/hand should be 1 (results: latest-aa.json)")
     parser.add_argument("--hand-actor", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--team-child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -423,6 +433,9 @@ def main() -> int:
         return 0
     if args.quick:
         args.sizes, args.budget = [1, 4], 4.0
+    if args.aa:
+        os.environ[AA_ENV] = "1"  # the teams inherit it
+        print("A/A check: the 'bridge' columns are a second hand-written (typed) lockstep")
     base_domain = 100 + (os.getpid() % 40) * 3  # one domain of our own per team, below 232
     rows = []
     header = (f"{'env':8} {'N':>3} {'topology':13} {'direct/s':>9} {'hand/s':>8} {'raw/s':>8} {'bridge/s':>9} "
@@ -449,13 +462,15 @@ def main() -> int:
                 print(" ".join(cells), flush=True)
     result = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": {"cpus": os.cpu_count(),
               "python": platform.python_version(), "platform": platform.platform()},
-              "method": "interleaved ABBA slices (SIGSTOP/SIGCONT), median of per-round ratios, bootstrap 95% CI",
-              "budget_s": args.budget, "rows": rows}
+              "method": "interleaved ABC CBA slices (SIGSTOP/SIGCONT), median of per-round ratios, bootstrap 95% CI",
+              "aa_check": args.aa, "budget_s": args.budget, "rows": rows}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(result, indent=1))
-    (RESULTS / f"lockstep-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(json.dumps(result, indent=1))
+    name = "latest-aa.json" if args.aa else "latest.json"
+    (RESULTS / name).write_text(json.dumps(result, indent=1))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (RESULTS / f"lockstep-{'aa-' if args.aa else ''}{stamp}.json").write_text(json.dumps(result, indent=1))
     shutil.rmtree(Path("/tmp") / f"marl_bench_{os.getpid()}", ignore_errors=True)
-    print(f"\nresults: {RESULTS / 'latest.json'}")
+    print(f"\nresults: {RESULTS / name}")
     return 0
 
 
