@@ -33,7 +33,7 @@ from marl_bridge.config import ConfigError, RunConfig, dump_yaml
 from marl_bridge.envs.episode import EpisodeRecord
 from marl_bridge.nodes.actor import ActorNode
 from marl_bridge.nodes.params import config_parameters
-from marl_bridge.nodes.spin import ros_session, spin_forever, spin_until
+from marl_bridge.nodes.spin import StopRequest, ros_session, spin_forever, spin_until
 from marl_bridge.nodes.supervisor import SupervisorNode
 from marl_bridge.nodes.topics import agent_ns
 from marl_bridge.recording.trajectory import write_episode_pictures
@@ -105,7 +105,7 @@ def run_team(cfg: RunConfig, out_dir: Path,
                                external or [])
 
 
-def _run_in_session(cfg: RunConfig, out_dir: Path, stop: threading.Event,
+def _run_in_session(cfg: RunConfig, out_dir: Path, stop: StopRequest,
                     on_episode: Callable[[EpisodeRecord], None] | None,
                     extra_nodes: Callable[[SupervisorNode], list[Node]] | None,
                     drain: Callable[[dict[str, Any]], Future] | None, drain_timeout_s: float,

@@ -5,13 +5,16 @@
   slices.
 - A KeyboardInterrupt raised while the executor is inside native code can surface as a pybind
   "Unable to convert call argument" RuntimeError instead. So `ros_session` turns rclpy's signal
-  handlers off and installs handlers that only set an event; the spin loops check it between slices.
+  handlers off and installs handlers that only set a flag; the spin loops check it between slices.
+- The flag is a `StopRequest`, not a threading.Event: Event.set() takes a lock, and a second signal
+  landing inside the first handler (Ctrl-C to a process group, then the parent's death signal) ran
+  the handler again in the same thread, which then waited on that lock forever (found as a hung
+  actor process after a benchmark).
 """
 
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -23,11 +26,30 @@ from rclpy.task import Future
 SLICE_S = 0.25
 
 
+class StopRequest:
+    """A stop flag set from signal handlers: a plain attribute, so setting it takes no lock and a
+    handler re-entered by a second signal cannot deadlock its own thread."""
+
+    def __init__(self) -> None:
+        self._requested = False
+
+    def set(self) -> None:
+        self._requested = True
+
+    def is_set(self) -> bool:
+        return self._requested
+
+
+def install_stop_handlers(stop: StopRequest) -> dict[int, object]:
+    """SIGINT and SIGTERM set `stop`; returns the previous handlers (to restore them)."""
+    return {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
 @contextmanager
-def ros_session(args: list[str] | None = None) -> Iterator[threading.Event]:
-    """rclpy.init/shutdown; yields an event that SIGINT or SIGTERM sets (a stop request, not an exception)."""
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+def ros_session(args: list[str] | None = None) -> Iterator[StopRequest]:
+    """rclpy.init/shutdown; yields a flag that SIGINT or SIGTERM sets (a stop request, not an exception)."""
+    stop = StopRequest()
+    previous = install_stop_handlers(stop)
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     try:
         yield stop
@@ -35,10 +57,10 @@ def ros_session(args: list[str] | None = None) -> Iterator[threading.Event]:
         if rclpy.ok():
             rclpy.shutdown()
         for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
-def spin_until(executor: Executor, future: Future, stop: threading.Event | None = None) -> bool:
+def spin_until(executor: Executor, future: Future, stop: StopRequest | None = None) -> bool:
     """Spin until `future` is done (True), or a stop is requested or ROS shuts down (False).
 
     A busy executor may not return at the slice timeout, so a stop request is also noticed by a timer
@@ -61,6 +83,6 @@ def spin_until(executor: Executor, future: Future, stop: threading.Event | None 
             nodes[0].destroy_timer(guard)
 
 
-def spin_forever(executor: Executor, stop: threading.Event | None = None) -> None:
+def spin_forever(executor: Executor, stop: StopRequest | None = None) -> None:
     """Spin until a stop is requested or ROS shuts down."""
     spin_until(executor, Future(), stop)

@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import sys
-import threading
+import time
 
 from marl_bridge.config import ConfigError, RunConfig
 from marl_bridge.envs.team import build_team
@@ -56,15 +56,14 @@ def driver_commands(cfg: RunConfig, rate: float, only: list[str] | None = None) 
 def run_drivers(cfg: RunConfig, rate: float, only: list[str] | None = None) -> int:
     """Start the driver processes and wait; SIGINT/SIGTERM stop them all."""
     from marl_bridge.cli.team import die_with_parent
+    from marl_bridge.nodes.spin import StopRequest, install_stop_handlers
 
     procs = [subprocess.Popen(c, env=os.environ.copy(), preexec_fn=die_with_parent)
              for c in driver_commands(cfg, rate, only)]
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(0.5):
-        if any(p.poll() is not None for p in procs):
-            break
+    stop = StopRequest()
+    install_stop_handlers(stop)
+    while not stop.is_set() and all(p.poll() is None for p in procs):
+        time.sleep(0.2)  # supervising child processes: a poll, off any hot path
     for p in procs:
         if p.poll() is None:
             p.send_signal(signal.SIGINT)
