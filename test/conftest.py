@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("ROS_DOMAIN_ID", str(1 + os.getpid() % 100))
@@ -16,3 +19,14 @@ os.environ.setdefault("RCUTILS_LOGGING_MIN_SEVERITY", "WARN")
 sys.path.insert(0, str(Path(__file__).parent / "helpers"))
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "config"
+
+import shm_janitor  # noqa: E402  (helpers/, on the path just above)
+
+
+@pytest.fixture(autouse=True)
+def _no_dead_shared_memory() -> Iterator[None]:
+    """Processes a test kills with SIGKILL cannot remove their Fast DDS files: remove those (see
+    helpers/shm_janitor.py), only the ones that appeared during the test."""
+    before = shm_janitor.listing()
+    yield
+    shm_janitor.remove_dead(shm_janitor.listing() - before)
