@@ -109,13 +109,14 @@ setup(
         # pursuit_v5 (pettingzoo.sisl) needs pygame; mpe2 brings pygame-ce, which provides it. Installing
         # both pygame and pygame-ce makes them overwrite each other's files, so only pygame-ce is named.
         "envs": ["mpe2"],
-        "test": ["pytest", "hypothesis", "ruff", "mpe2", "mcap", "mcap-ros2-support"],
+        "test": ["pytest", "hypothesis", "ruff", "mpe2", "mcap", "mcap-ros2-support", "pyroute2"],
     },
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         _share("", "package.xml"),
         _share("launch", "launch/*.py"),
         _share("config", "config/*.yaml"),
+        _share("config", "config/*.xml"),
         (f"lib/{PACKAGE}", sorted(glob("resource/lib/*"))),
     ],
     entry_points={"console_scripts": [f"marl-bridge = {PACKAGE}.cli.main:main"]},

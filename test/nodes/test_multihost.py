@@ -1,10 +1,12 @@
 """A robot's actor on another host: two network namespaces joined by a veth pair (10.200.0.0/16), DDS
 over UDP between them, nothing leaves the machine. The supervisor's host runs robot_0's actor; robot_1's
 actor runs on the "robot". The run must reproduce the direct rollout exactly, and the data must really
-have crossed the link (veth byte counters)."""
+have crossed the link (veth byte counters). Then the same over a link that drops 1 packet in 10 each way
+(nftables in the robot's namespace), with the team's lossy-link Fast DDS profile."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -15,12 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CONFIG_DIR
+from conftest import CONFIG_DIR, REPO
 
 from marl_bridge.config import dump_yaml, load, with_overrides
 from marl_bridge.rollout import direct_rollout
 
 pytestmark = pytest.mark.ros
+LOSSY_LINK = REPO / "test" / "helpers" / "lossy_link.py"
+PROFILE = Path(sys.prefix) / "share" / "marl_bridge" / "config" / "fastdds_lossy_link.xml"  # as installed
 
 
 def _ip(*args: str) -> subprocess.CompletedProcess[str]:
@@ -28,7 +32,7 @@ def _ip(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def two_hosts() -> Iterator[tuple[str, str, str]]:
+def two_hosts() -> Iterator[tuple[str, str, str, str]]:
     if os.geteuid() != 0 or shutil.which("ip") is None:
         pytest.skip("network namespaces need root and iproute2")
     tag = str(os.getpid())[-5:]
@@ -49,7 +53,7 @@ def two_hosts() -> Iterator[tuple[str, str, str]]:
         for step in steps:
             result = _ip(*step)
             assert result.returncode == 0, f"ip {' '.join(step)}: {result.stderr}"
-        yield host, robot, veth_h
+        yield host, robot, veth_h, veth_r
     finally:
         for ns in made:  # deleting a namespace deletes its end of the veth pair, and with it the pair
             _ip("netns", "del", ns)
@@ -61,13 +65,15 @@ def _tx_bytes(ns: str, dev: str) -> int:
     return int(out)
 
 
-def test_actor_on_another_host_over_a_veth_link(tmp_path: Path, two_hosts: tuple[str, str, str]) -> None:
-    host, robot, veth_h = two_hosts
-    cfg = with_overrides(load(CONFIG_DIR / "point_team.yaml"), episodes=2, seed=13)
-    cfg = dump_yaml(cfg, tmp_path / "team.yaml")
+def _run_across(tmp_path: Path, hosts: tuple[str, str, str, str], cfg: Path,
+                extra_env: dict[str, str]) -> tuple[dict, int]:
+    """robot_1's actor on the robot, the rest of the team on the host; returns the run card and the bytes
+    the supervisor's host sent over the link."""
+    host, robot, veth_h, _veth_r = hosts
     # Inside the namespaces discovery must reach the other host (SUBNET), and the UDP transport only, so the
     # data crosses the link instead of shared memory (both namespaces see the same /dev/shm).
-    env = {**os.environ, "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "FASTDDS_BUILTIN_TRANSPORTS": "UDPv4"}
+    env = {**os.environ, "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "FASTDDS_BUILTIN_TRANSPORTS": "UDPv4",
+           **extra_env}
     cli = [sys.executable, "-P", "-m", "marl_bridge.cli"]
     actor = subprocess.Popen(["ip", "netns", "exec", robot, *cli, "actor", "--config", str(cfg), "--agent",
                               "robot_1"], env=env)
@@ -75,13 +81,19 @@ def test_actor_on_another_host_over_a_veth_link(tmp_path: Path, two_hosts: tuple
         before = _tx_bytes(host, veth_h)
         run = subprocess.run(["ip", "netns", "exec", host, *cli, "run", str(cfg), "--external", "robot_1",
                               "--out", str(tmp_path / "out"), "--no-progress"], env=env, capture_output=True,
-                             text=True, timeout=120)
+                             text=True, timeout=180)
         sent = _tx_bytes(host, veth_h) - before
     finally:
         actor.send_signal(signal.SIGINT)
         actor.wait(timeout=20)
     assert run.returncode == 0, run.stderr[-2000:]
-    card = json.loads((tmp_path / "out" / "run_card.json").read_text())
+    return json.loads((tmp_path / "out" / "run_card.json").read_text()), sent
+
+
+def test_actor_on_another_host_over_a_veth_link(tmp_path: Path, two_hosts: tuple[str, str, str, str]) -> None:
+    cfg = with_overrides(load(CONFIG_DIR / "point_team.yaml"), episodes=2, seed=13)
+    cfg = dump_yaml(cfg, tmp_path / "team.yaml")
+    card, sent = _run_across(tmp_path, two_hosts, cfg, {})
     assert card["status"] == "complete"
     assert card["policies"]["robot_1"]["reported"] != "not ready"  # the remote actor came up
     assert sum(card["deadline_misses"].values()) == 0
@@ -89,3 +101,27 @@ def test_actor_on_another_host_over_a_veth_link(tmp_path: Path, two_hosts: tuple
     assert [ep["returns"] for ep in card["episodes"]] == [r.returns for r in direct]  # bit for bit
     steps = sum(ep["lengths"]["robot_1"] for ep in card["episodes"])
     assert sent > steps * 100, f"only {sent} bytes left the supervisor's host for {steps} observations"
+
+
+def test_a_lossy_link_with_the_lossy_link_profile_loses_no_step(tmp_path: Path,
+                                                                two_hosts: tuple[str, str, str, str]) -> None:
+    """1 packet in 10 dropped each way. Reliable delivery repairs every loss; with Fast DDS's default 3 s
+    heartbeat a repair takes longer than the 2 s deadline (fallbacks, a different rollout), with the
+    profile's 20 ms it does not, so the run is still the direct rollout bit for bit."""
+    _host, robot, _veth_h, veth_r = two_hosts
+    assert PROFILE.is_file(), f"{PROFILE} is not installed (setup.py data_files)"
+    added = subprocess.run(["ip", "netns", "exec", robot, sys.executable, str(LOSSY_LINK), "add", veth_r, "10"],
+                           capture_output=True, text=True)
+    if added.returncode != 0:
+        pytest.skip(f"no nf_tables here: {added.stderr.strip()[-300:]}")
+    cfg = with_overrides(load(CONFIG_DIR / "point_team.yaml"), episodes=4, seed=21)
+    cfg = dataclasses.replace(cfg, supervisor=dataclasses.replace(cfg.supervisor, step_deadline_s=2.0))
+    cfg = dump_yaml(cfg, tmp_path / "team.yaml")
+    card, _sent = _run_across(tmp_path, two_hosts, cfg, {"FASTDDS_DEFAULT_PROFILES_FILE": str(PROFILE)})
+    drops = int(subprocess.run(["ip", "netns", "exec", robot, sys.executable, str(LOSSY_LINK), "drops"],
+                               capture_output=True, text=True, check=True).stdout)
+    assert drops > 0, "the link dropped nothing"
+    assert card["status"] == "complete"
+    assert sum(card["deadline_misses"].values()) == 0, (drops, card["deadline_misses"])
+    direct = direct_rollout(load(cfg))
+    assert [ep["returns"] for ep in card["episodes"]] == [r.returns for r in direct]  # bit for bit
