@@ -40,6 +40,8 @@ bench: install
 	$(PY) -P bench/lockstep.py
 	$(PY) -P bench/mujoco_world.py
 	$(PY) -P bench/shield.py
+	@if [ "$$(id -u)" = 0 ]; then $(PY) -P bench/lossy_link.py; \
+	else echo "bench/lossy_link.py skipped: network namespaces need root"; fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info runs
