@@ -28,39 +28,24 @@ from marl_bridge.envs.factory import make_env
 from marl_bridge.rollout import direct_rollout
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "test" / "helpers"))
+from two_hosts import two_hosts  # noqa: E402  (shared with test/nodes/test_multihost.py)
+
 LOSSY_LINK = REPO / "test" / "helpers" / "lossy_link.py"
 PROFILE = REPO / "config" / "fastdds_lossy_link.xml"
 CLI = [sys.executable, "-P", "-m", "marl_bridge.cli"]
 
 
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
-
-
 def run_cell(one_in: int, profile: bool, episodes: int, cell: int, work: Path) -> dict[str, Any]:
-    tag = f"{os.getpid() % 10000}{cell}"
-    host, robot, veth_h, veth_r = f"lbh{tag}", f"lbr{tag}", f"lvh{tag}", f"lvr{tag}"
-    subnet = f"10.200.{200 + cell % 50}"
     cfg = with_overrides(load(REPO / "config" / "point_team.yaml"), episodes=episodes, seed=5)
     config = dump_yaml(cfg, work / f"team{cell}.yaml")
     agents = list(make_env(cfg.env).possible_agents)
     env = {**os.environ, "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "FASTDDS_BUILTIN_TRANSPORTS": "UDPv4",
-           "ROS_DOMAIN_ID": str(150 + cell)}
+           "ROS_DOMAIN_ID": str(1 + (os.getpid() + cell) % 100)}  # (isolated namespaces: no other peers)
     if profile:
         env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(PROFILE)
-    made: list[str] = []
-    try:
-        for ns in (host, robot):
-            _ip("netns", "add", ns)
-            made.append(ns)
-        _ip("link", "add", veth_h, "type", "veth", "peer", "name", veth_r)
-        _ip("link", "set", veth_h, "netns", host)
-        _ip("link", "set", veth_r, "netns", robot)
-        _ip("-n", host, "addr", "add", f"{subnet}.1/24", "dev", veth_h)
-        _ip("-n", robot, "addr", "add", f"{subnet}.2/24", "dev", veth_r)
-        for ns, dev in ((host, veth_h), (robot, veth_r)):
-            _ip("-n", ns, "link", "set", "lo", "up")
-            _ip("-n", ns, "link", "set", dev, "up")
+    with two_hosts(f"{os.getpid() % 10000}{cell}", 200 + cell) as hosts:
+        host, robot, veth_r = hosts.host, hosts.robot, hosts.veth_robot
         if one_in:
             subprocess.run(["ip", "netns", "exec", robot, sys.executable, str(LOSSY_LINK), "add", veth_r,
                             str(one_in)], check=True)
@@ -82,9 +67,6 @@ def run_cell(one_in: int, profile: bool, episodes: int, cell: int, work: Path) -
             actors.wait(timeout=30)
         drops = int(subprocess.run(["ip", "netns", "exec", robot, sys.executable, str(LOSSY_LINK), "drops"],
                                    capture_output=True, text=True, check=True).stdout) if one_in else 0
-    finally:
-        for ns in made:
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
     card = json.loads((out / "run_card.json").read_text())
     direct = direct_rollout(load(config))
     timing = card["timing"]

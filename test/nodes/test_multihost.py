@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CONFIG_DIR, REPO
+from two_hosts import Hosts, NamespaceError, two_hosts
 
 from marl_bridge.config import dump_yaml, load, with_overrides
 from marl_bridge.rollout import direct_rollout
@@ -27,36 +28,16 @@ LOSSY_LINK = REPO / "test" / "helpers" / "lossy_link.py"
 PROFILE = Path(sys.prefix) / "share" / "marl_bridge" / "config" / "fastdds_lossy_link.xml"  # as installed
 
 
-def _ip(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ip", *args], capture_output=True, text=True)
-
-
 @pytest.fixture
-def two_hosts() -> Iterator[tuple[str, str, str, str]]:
+def hosts() -> Iterator[Hosts]:
     if os.geteuid() != 0 or shutil.which("ip") is None:
         pytest.skip("network namespaces need root and iproute2")
     tag = str(os.getpid())[-5:]
-    host, robot, veth_h, veth_r = f"mbh{tag}", f"mbr{tag}", f"mvh{tag}", f"mvr{tag}"
-    subnet = f"10.200.{int(tag) % 250}"
-    made: list[str] = []
     try:
-        for ns in (host, robot):
-            if _ip("netns", "add", ns).returncode != 0:
-                pytest.skip(f"cannot create network namespace {ns} here")
-            made.append(ns)
-        steps = [("link", "add", veth_h, "type", "veth", "peer", "name", veth_r),
-                 ("link", "set", veth_h, "netns", host), ("link", "set", veth_r, "netns", robot),
-                 ("-n", host, "addr", "add", f"{subnet}.1/24", "dev", veth_h),
-                 ("-n", robot, "addr", "add", f"{subnet}.2/24", "dev", veth_r),
-                 ("-n", host, "link", "set", "lo", "up"), ("-n", robot, "link", "set", "lo", "up"),
-                 ("-n", host, "link", "set", veth_h, "up"), ("-n", robot, "link", "set", veth_r, "up")]
-        for step in steps:
-            result = _ip(*step)
-            assert result.returncode == 0, f"ip {' '.join(step)}: {result.stderr}"
-        yield host, robot, veth_h, veth_r
-    finally:
-        for ns in made:  # deleting a namespace deletes its end of the veth pair, and with it the pair
-            _ip("netns", "del", ns)
+        with two_hosts(tag, int(tag) % 250) as made:
+            yield made
+    except NamespaceError as exc:
+        pytest.skip(str(exc))
 
 
 def _tx_bytes(ns: str, dev: str) -> int:
@@ -65,24 +46,22 @@ def _tx_bytes(ns: str, dev: str) -> int:
     return int(out)
 
 
-def _run_across(tmp_path: Path, hosts: tuple[str, str, str, str], cfg: Path,
-                extra_env: dict[str, str]) -> tuple[dict, int]:
+def _run_across(tmp_path: Path, hosts: Hosts, cfg: Path, extra_env: dict[str, str]) -> tuple[dict, int]:
     """robot_1's actor on the robot, the rest of the team on the host; returns the run card and the bytes
     the supervisor's host sent over the link."""
-    host, robot, veth_h, _veth_r = hosts
     # Inside the namespaces discovery must reach the other host (SUBNET), and the UDP transport only, so the
     # data crosses the link instead of shared memory (both namespaces see the same /dev/shm).
     env = {**os.environ, "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "FASTDDS_BUILTIN_TRANSPORTS": "UDPv4",
            **extra_env}
     cli = [sys.executable, "-P", "-m", "marl_bridge.cli"]
-    actor = subprocess.Popen(["ip", "netns", "exec", robot, *cli, "actor", "--config", str(cfg), "--agent",
+    actor = subprocess.Popen(["ip", "netns", "exec", hosts.robot, *cli, "actor", "--config", str(cfg), "--agent",
                               "robot_1"], env=env)
     try:
-        before = _tx_bytes(host, veth_h)
-        run = subprocess.run(["ip", "netns", "exec", host, *cli, "run", str(cfg), "--external", "robot_1",
+        before = _tx_bytes(hosts.host, hosts.veth_host)
+        run = subprocess.run(["ip", "netns", "exec", hosts.host, *cli, "run", str(cfg), "--external", "robot_1",
                               "--out", str(tmp_path / "out"), "--no-progress"], env=env, capture_output=True,
                              text=True, timeout=180)
-        sent = _tx_bytes(host, veth_h) - before
+        sent = _tx_bytes(hosts.host, hosts.veth_host) - before
     finally:
         actor.send_signal(signal.SIGINT)
         actor.wait(timeout=20)
@@ -90,10 +69,10 @@ def _run_across(tmp_path: Path, hosts: tuple[str, str, str, str], cfg: Path,
     return json.loads((tmp_path / "out" / "run_card.json").read_text()), sent
 
 
-def test_actor_on_another_host_over_a_veth_link(tmp_path: Path, two_hosts: tuple[str, str, str, str]) -> None:
+def test_actor_on_another_host_over_a_veth_link(tmp_path: Path, hosts: Hosts) -> None:
     cfg = with_overrides(load(CONFIG_DIR / "point_team.yaml"), episodes=2, seed=13)
     cfg = dump_yaml(cfg, tmp_path / "team.yaml")
-    card, sent = _run_across(tmp_path, two_hosts, cfg, {})
+    card, sent = _run_across(tmp_path, hosts, cfg, {})
     assert card["status"] == "complete"
     assert card["policies"]["robot_1"]["reported"] != "not ready"  # the remote actor came up
     assert sum(card["deadline_misses"].values()) == 0
@@ -103,22 +82,21 @@ def test_actor_on_another_host_over_a_veth_link(tmp_path: Path, two_hosts: tuple
     assert sent > steps * 100, f"only {sent} bytes left the supervisor's host for {steps} observations"
 
 
-def test_a_lossy_link_with_the_lossy_link_profile_loses_no_step(tmp_path: Path,
-                                                                two_hosts: tuple[str, str, str, str]) -> None:
+def test_a_lossy_link_with_the_lossy_link_profile_loses_no_step(tmp_path: Path, hosts: Hosts) -> None:
     """1 packet in 10 dropped each way. Reliable delivery repairs every loss; with Fast DDS's default 3 s
     heartbeat a repair takes longer than the 2 s deadline (fallbacks, a different rollout), with the
     profile's 20 ms it does not, so the run is still the direct rollout bit for bit."""
-    _host, robot, _veth_h, veth_r = two_hosts
     assert PROFILE.is_file(), f"{PROFILE} is not installed (setup.py data_files)"
-    added = subprocess.run(["ip", "netns", "exec", robot, sys.executable, str(LOSSY_LINK), "add", veth_r, "10"],
+    added = subprocess.run(["ip", "netns", "exec", hosts.robot, sys.executable, str(LOSSY_LINK), "add",
+                            hosts.veth_robot, "10"],
                            capture_output=True, text=True)
     if added.returncode != 0:
         pytest.skip(f"no nf_tables here: {added.stderr.strip()[-300:]}")
     cfg = with_overrides(load(CONFIG_DIR / "point_team.yaml"), episodes=4, seed=21)
     cfg = dataclasses.replace(cfg, supervisor=dataclasses.replace(cfg.supervisor, step_deadline_s=2.0))
     cfg = dump_yaml(cfg, tmp_path / "team.yaml")
-    card, _sent = _run_across(tmp_path, two_hosts, cfg, {"FASTDDS_DEFAULT_PROFILES_FILE": str(PROFILE)})
-    drops = int(subprocess.run(["ip", "netns", "exec", robot, sys.executable, str(LOSSY_LINK), "drops"],
+    card, _sent = _run_across(tmp_path, hosts, cfg, {"FASTDDS_DEFAULT_PROFILES_FILE": str(PROFILE)})
+    drops = int(subprocess.run(["ip", "netns", "exec", hosts.robot, sys.executable, str(LOSSY_LINK), "drops"],
                                capture_output=True, text=True, check=True).stdout)
     assert drops > 0, "the link dropped nothing"
     assert card["status"] == "complete"
