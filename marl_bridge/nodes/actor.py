@@ -106,10 +106,9 @@ class ActorNode(Node):
         if silent < self.watchdog_s:
             return
         self.stopped = True
-        stop = Action(agent=self.agent, layout=self.act_codec.layout, episode=self.last_obs_key[0],
-                      step=self.last_obs_key[1], entropy=math.nan)
-        stop.data = self.act_codec.pack(zero_action(self.act_codec.space))
-        self.action_pub.publish(stop)
+        sec, nanosec = divmod(time.time_ns(), 1_000_000_000)
+        self.action_pub.publish(self._writer.pack(sec, nanosec, *self.last_obs_key,
+                                                  self.act_codec.pack(zero_action(self.act_codec.space)), math.nan))
         self.get_logger().warning(f"no observation for {silent:.2f} s (watchdog {self.watchdog_s} s): the "
                                   "supervisor may be gone; published a stop action and wait for observations")
 

@@ -424,15 +424,11 @@ class SupervisorNode(Node):
         self.fallback_now.add(agent)
 
     def _check_deadline(self) -> None:
+        """Periodic: a step in flight past its deadline is settled with fallbacks for the missing."""
         if (self.awaiting and not self.applied
                 and time.monotonic() - self._step_t0 >= self.cfg.supervisor.step_deadline_s):
-            self._on_deadline()
-
-    def _on_deadline(self) -> None:
-        if not self.awaiting or self.applied:
-            return
-        self._fill_missing()
-        self._settled()
+            self._fill_missing()
+            self._settled()
 
     def _on_tick(self) -> None:
         """Real-time control tick: close the step in flight (late agents get fallbacks) and go on."""
