@@ -103,13 +103,16 @@ setup(
         "ros-rclpy", "ros-rmw-fastrtps-cpp", "ros-std-msgs", "ros-builtin-interfaces",
         "ros-rosidl-default-runtime", "ros-rosgraph-msgs", "ros-std-srvs", "ros-geometry-msgs", "ros-nav-msgs",
         "numpy", "gymnasium>=1.0", "pettingzoo>=1.24", "pyyaml", "tqdm", "rosbags>=0.10",
-        "matplotlib", "mujoco>=3.2",
+        "matplotlib", "mujoco>=3.2", "onnxruntime>=1.17",
     ],
     extras_require={
         # pursuit_v5 (pettingzoo.sisl) needs pygame; mpe2 brings pygame-ce, which provides it. Installing
         # both pygame and pygame-ce makes them overwrite each other's files, so only pygame-ce is named.
         "envs": ["mpe2"],
-        "test": ["pytest", "hypothesis", "ruff", "mpe2", "mcap", "mcap-ros2-support", "pyroute2"],
+        "test": ["pytest", "hypothesis", "ruff", "mpe2", "mcap", "mcap-ros2-support", "pyroute2", "onnx"],
+        # `marl-bridge train`: TorchRL's MAPPO/IPPO parts (docs/training.md). torch comes from the
+        # Makefile's TORCH pin first where a CPU build is wanted: a bare `torch` from PyPI is a CUDA build.
+        "train": ["torch>=2.5", "torchrl>=0.14,<0.15", "tensordict>=0.14,<0.15", "onnx"],
     },
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
@@ -117,6 +120,7 @@ setup(
         _share("launch", "launch/*.py"),
         _share("config", "config/*.yaml"),
         _share("config", "config/*.xml"),
+        _share("config/learned", "config/learned/*"),
         (f"lib/{PACKAGE}", sorted(glob("resource/lib/*"))),
     ],
     entry_points={"console_scripts": [f"marl-bridge = {PACKAGE}.cli.main:main"]},

@@ -18,7 +18,6 @@ from typing import Any
 import yaml
 
 TOPOLOGIES = ("single", "actors", "multiprocess")
-POLICY_KINDS = ("random", "scripted", "mlp")
 BACKENDS = ("", "mujoco", "hardware", "auto")  # "": the env exactly as its entry point builds it
 MODES = ("lockstep", "realtime")
 SECTIONS = ("run", "env", "policy", "supervisor", "hardware", "safety")
@@ -46,13 +45,14 @@ class EnvConfig:
 
 @dataclass(frozen=True)
 class PolicyConfig:
-    """One policy plugin: random (seeded), scripted (entry point) or mlp (weights in .npz)."""
+    """One policy plugin, by kind (marl_bridge/policies/registry.py): random (seeded), scripted (entry
+    point), mlp (weights in .npz), onnx (an ONNX model), or a kind another package registers."""
 
     kind: str
     entry_point: str = ""  # scripted: "module:callable" returning a Policy or an act(obs) function
-    path: str = ""  # mlp: .npz with W0, b0, W1, b1, ... (loaded without pickle)
-    deterministic: bool = True  # mlp on discrete actions: argmax (True) or sample (False)
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    path: str = ""  # mlp: .npz with W0, b0, W1, b1, ... (no pickle); onnx: the .onnx model file
+    deterministic: bool = True  # argmax / distribution mean (True) or a seeded sample (False)
+    kwargs: dict[str, Any] = field(default_factory=dict)  # kind-specific options (see the kind's module)
 
     def describe(self) -> str:
         detail = self.entry_point or self.path
@@ -260,13 +260,14 @@ def _coerce(raw: Any, type_name: Any, path: str, source: str) -> Any:
 
 
 def _policy(raw: Any, path: str, source: str) -> PolicyConfig:
+    from marl_bridge.policies.registry import policy_kind
+
     cfg: PolicyConfig = _build(PolicyConfig, raw, path, source)
-    if cfg.kind not in POLICY_KINDS:
-        raise ConfigError(f"{source}: {path}.kind is {cfg.kind!r}; expected one of {', '.join(POLICY_KINDS)}")
-    if cfg.kind == "scripted" and ":" not in cfg.entry_point:
-        raise ConfigError(f"{source}: {path}.entry_point must be 'module:callable' for a scripted policy")
-    if cfg.kind == "mlp" and not cfg.path:
-        raise ConfigError(f"{source}: {path}.path must name an .npz weights file for an mlp policy")
+    kind = policy_kind(cfg.kind, f"{source}: {path}")
+    kind.validate(cfg, f"{source}: {path}")
+    if cfg.path and not Path(cfg.path).is_absolute() and Path(source).is_file():
+        # a model file named in a config file is relative to that file, wherever the run starts
+        cfg = dataclasses.replace(cfg, path=str((Path(source).parent / cfg.path).resolve()))
     return cfg
 
 

@@ -8,13 +8,10 @@ bench/ uses it as the "direct env" reference.
 
 from __future__ import annotations
 
-import json
-
-from marl_bridge.codec import CodecError, SpaceCodec, space_from_json
+from marl_bridge.codec import CodecError, SpaceCodec
 from marl_bridge.config import RunConfig
 from marl_bridge.envs.episode import EpisodeRecord, TeamEpisode
 from marl_bridge.envs.team import build_team
-from marl_bridge.policies import Policy, make_policy
 from marl_bridge.safety.shield import Shield
 from marl_bridge.seeds import episode_seed, policy_seed
 
@@ -23,10 +20,9 @@ def direct_rollout(cfg: RunConfig, episodes: int | None = None) -> list[EpisodeR
     team = build_team(cfg)
     env, agents, obs_codecs, act_codecs = team.env, team.agents, team.obs_codecs, team.act_codecs
     # What an actor sees: spaces rebuilt from the JSON the supervisor publishes.
-    actor_obs = {a: SpaceCodec(space_from_json(json.loads(obs_codecs[a].json))) for a in agents}
-    actor_act = {a: SpaceCodec(space_from_json(json.loads(act_codecs[a].json))) for a in agents}
-    policies: dict[str, Policy] = {a: make_policy(cfg.policy.for_agent(a), a, actor_obs[a].space,
-                                                  actor_act[a].space) for a in agents}
+    actor_obs = {a: SpaceCodec(team.actor_spaces(a)[0]) for a in agents}
+    actor_act = {a: SpaceCodec(team.actor_spaces(a)[1]) for a in agents}
+    policies = team.build_policies(cfg)
     fallbacks = team.fallbacks
     episode = TeamEpisode(env, obs_codecs, cfg.supervisor.max_steps)
     shield = Shield(cfg.safety.shield, env, act_codecs, cfg.source)

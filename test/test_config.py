@@ -9,8 +9,9 @@ from conftest import CONFIG_DIR
 
 from marl_bridge.config import ConfigError, from_flat, load, to_flat
 
-ALL_CONFIGS = sorted(p for p in CONFIG_DIR.glob("*.yaml") if not p.name.startswith("eval_"))
+ALL_CONFIGS = sorted(p for p in CONFIG_DIR.glob("*.yaml") if not p.name.startswith(("eval_", "train_")))
 EVAL_FILES = sorted(CONFIG_DIR.glob("eval_*.yaml"))
+TRAIN_FILES = sorted(CONFIG_DIR.glob("train_*.yaml"))
 
 
 @pytest.mark.parametrize("path", ALL_CONFIGS, ids=lambda p: p.name)
@@ -26,6 +27,30 @@ def test_shipped_eval_files_load(path: Path) -> None:
 
     ev = load_eval(path)
     assert ev.panels and ev.episodes >= 1
+
+
+@pytest.mark.parametrize("path", TRAIN_FILES, ids=lambda p: p.name)
+def test_shipped_training_configs_load_and_name_a_loadable_base(path: Path) -> None:
+    from marl_bridge.training.config import load_train
+
+    cfg = load_train(path)
+    assert cfg.run_config().env.entry_point
+
+
+def test_bad_training_configs_name_file_and_key(tmp_path: Path) -> None:
+    from marl_bridge.training.config import load_train
+
+    text = TRAIN_FILES[0].read_text()
+    for old, new, message in (("algorithm: mappo", "algorithm: qmix", "algorithm is 'qmix'"),
+                              ("minibatch_size: 500", "minibatch_size: 90000", "must not exceed frames_per_batch"),
+                              ("lr: 0.0003", "lr: .nan", "lr must be a finite number"),
+                              ("share_policy: true", "share_policy: 1", "train.share_policy has the wrong type"),
+                              ("  seed: 0\n", "  sede: 0\n", "unknown key train.sede")):
+        p = tmp_path / "t.yaml"
+        p.write_text(text.replace(old, new))
+        with pytest.raises(ConfigError, match=message) as err:
+            load_train(p)
+        assert str(p) in str(err.value)
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -8,7 +8,8 @@
     marl-bridge record --config CONFIG.yaml --out BAG_DIR        # the recorder node alone
     marl-bridge replay BAG_DIR [--card RUN_CARD]                 # does the recorded trace reproduce?
     marl-bridge eval EVAL.yaml [--out DIR]                       # fixed-seed panels, per-agent report
-    marl-bridge check CONFIG.yaml                                # validate config and env, start nothing
+    marl-bridge check CONFIG.yaml                                # validate config, env and policies
+    marl-bridge train TRAIN.yaml [--out DIR]                     # MAPPO/IPPO with TorchRL -> ONNX (.[train])
     marl-bridge driver --robot R --pose X Y YAW                  # one simulated robot base (cmd_vel/odom)
     marl-bridge drivers CONFIG.yaml                              # a simulated base per robot, own processes
 
@@ -68,8 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("config", type=Path, help="eval file (base config + panels)")
     ev.add_argument("--out", type=Path, default=Path("runs/eval"))
 
-    check = sub.add_parser("check", help="validate a config and build its env; start nothing")
+    check = sub.add_parser("check", help="validate a config, build its env and every policy; start nothing")
     check.add_argument("config", type=Path)
+
+    tr = sub.add_parser("train", help="train the team with TorchRL (needs the train extra); writes ONNX actors "
+                                      "and a deploy config")
+    tr.add_argument("config", type=Path, help="training config (train: section; see config/train_*.yaml)")
+    tr.add_argument("--out", type=Path, help="output directory (default: train.out_dir)")
+    tr.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     drv = sub.add_parser("driver", help="one MuJoCo-simulated robot base behind cmd_vel/odom (or use --ros-args)")
     drv.add_argument("--robot", help="robot name ({robot} in the topic patterns)")
@@ -95,12 +102,27 @@ def cmd_check(cfg: RunConfig) -> int:
     from marl_bridge.envs.team import build_team
 
     team = build_team(cfg)
+    try:
+        policies = team.build_policies(cfg)  # opens every model file and checks it against the spaces
+    finally:
+        team.env.close()
     for agent in team.agents:
         print(f"{agent}: obs {team.env.observation_space(agent)}  action {team.env.action_space(agent)}  "
-              f"policy {cfg.policy.for_agent(agent).describe()}  fallback {team.fallbacks[agent].kind}")
-    team.env.close()
+              f"policy {policies[agent].description}  fallback {team.fallbacks[agent].kind}")
     print(f"{cfg.source}: ok")
     return 0
+
+
+def check_policies(cfg: RunConfig) -> None:
+    """Build every policy once before a run starts (the spaces do not depend on the backend), so a model
+    that does not fit its agent is exit 2 here, not a dead actor process and a run on fallbacks."""
+    from marl_bridge.envs.team import build_team
+
+    team = build_team(cfg, backend="mujoco" if cfg.env.backend else None)
+    try:
+        team.build_policies(cfg)
+    finally:
+        team.env.close()
 
 
 def cmd_run(cfg: RunConfig, out: Path, progress: bool, record: Path | None = None,
@@ -213,6 +235,26 @@ def cmd_eval(path: Path, out: Path) -> int:
     return 0
 
 
+def cmd_train(path: Path, out: Path | None, progress: bool) -> int:
+    from marl_bridge.training.config import load_train
+
+    cfg = load_train(path)
+    try:
+        from marl_bridge.training.trainer import train
+    except ImportError as exc:
+        raise ConfigError(f"{path}: training needs the train extra (pip install 'marl_bridge[train]', or "
+                          f"`make train-deps`): {exc}") from None
+    report = train(cfg, out, progress=progress)
+    final = report["final_eval"]
+    print(f"trained {report['algorithm']} ({'shared' if report['share_policy'] else 'per-agent'} actors), "
+          f"{report['history'][-1]['frames']} env steps in {report['history'][-1]['seconds']:.0f} s")
+    print(f"deterministic evaluation (run seed {final['run_seed']}, {final['episodes']} episodes): capture rate "
+          f"{final['capture_rate']:.2f}, per-agent return "
+          + ", ".join(f"{a} {r:.2f}" for a, r in final["return_mean"].items()))
+    print(f"deploy config: {report['deploy_config']}")
+    return 0
+
+
 def cmd_driver(args: argparse.Namespace, ros_args: list[str]) -> int:
     from rclpy.experimental import EventsExecutor
     from rclpy.parameter import Parameter
@@ -260,10 +302,13 @@ def main(argv: list[str] | None = None) -> int:
                         out_dir=str(args.out) if args.out else None)
             if args.record is not None and args.record.exists():
                 raise ConfigError(f"--record {args.record}: already exists; a bag directory must be new")
+            check_policies(cfg)
             return cmd_run(cfg, Path(cfg.run.out_dir), progress=not args.no_progress, record=args.record,
                            external=args.external)
         if args.command == "check":
             return cmd_check(_load(args.config))
+        if args.command == "train":
+            return cmd_train(args.config, args.out, progress=not args.no_progress)
         if args.command == "eval":
             return cmd_eval(args.config, args.out)
         if args.command == "replay":

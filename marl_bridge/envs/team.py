@@ -6,14 +6,20 @@ config that one of them accepts, all of them accept.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from gymnasium import spaces
 from pettingzoo.utils.env import ParallelEnv
 
-from marl_bridge.codec import SpaceCodec
+from marl_bridge.codec import SpaceCodec, space_from_json
 from marl_bridge.config import ConfigError, RunConfig
 from marl_bridge.envs.factory import make_env
 from marl_bridge.safety.fallback import Fallback
+
+if TYPE_CHECKING:
+    from marl_bridge.policies import Policy
 
 
 @dataclass
@@ -23,6 +29,18 @@ class Team:
     obs_codecs: dict[str, SpaceCodec]
     act_codecs: dict[str, SpaceCodec]
     fallbacks: dict[str, Fallback]
+
+    def actor_spaces(self, agent: str) -> tuple[spaces.Space, spaces.Space]:
+        """The agent's spaces as its actor sees them: rebuilt from the JSON the supervisor publishes."""
+        return (space_from_json(json.loads(self.obs_codecs[agent].json)),
+                space_from_json(json.loads(self.act_codecs[agent].json)))
+
+    def build_policies(self, cfg: RunConfig) -> dict[str, Policy]:
+        """Every agent's policy, built as its actor builds it: model files are opened and checked against
+        the spaces here, so a bad one is a ConfigError before any node starts."""
+        from marl_bridge.policies import make_policy
+
+        return {a: make_policy(cfg.policy.for_agent(a), a, *self.actor_spaces(a)) for a in self.agents}
 
 
 def build_team(cfg: RunConfig, backend: str | None = None) -> Team:

@@ -105,3 +105,6 @@ class MlpPolicy:
             picks.append(self._pick(out[offset:offset + n]))
             offset += int(n)
         return (np.asarray(picks).reshape(space.shape) + space.start).astype(space.dtype)
+
+
+load = MlpPolicy.load

@@ -31,3 +31,7 @@ class RandomPolicy:
 
     def act(self, observation: Any) -> Any:
         return self._space.sample()
+
+
+def build(cfg: Any, agent: str, observation_space: spaces.Space, action_space: spaces.Space) -> RandomPolicy:
+    return RandomPolicy(action_space)

@@ -101,3 +101,24 @@ def test_run_team_restores_the_callers_signal_handlers(tmp_path: Path) -> None:
     card = run_team(with_overrides(load(CONFIG_DIR / "point_team.yaml"), episodes=1), tmp_path)
     assert card["status"] == "complete"
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+def test_a_model_that_does_not_fit_its_agent_is_exit_2_at_check_and_run(tmp_path: Path) -> None:
+    import numpy as np
+
+    from marl_bridge.policies.onnx_build import mlp_model, write_model
+
+    model = write_model(tmp_path / "wrong.onnx", mlp_model([(np.ones((19, 2)), np.zeros(2))],
+                                                           metadata={"marl_bridge.box_output": "tanh"}))
+    text = (CONFIG_DIR / "mujoco_pursuit.yaml").read_text()
+    start = text.index("    policy:")
+    end = text.index("    safety:")
+    cfg = tmp_path / "team.yaml"
+    cfg.write_text(text[:start] + "    policy:\n      shared: true\n      default: {kind: onnx, path: wrong.onnx}\n"
+                   + text[end:])
+    for command in (["check", str(cfg)], ["run", str(cfg), "--out", str(tmp_path / "out")]):
+        proc = _cli(*command)
+        assert proc.returncode == 2, proc.stderr
+        assert f"policy for 'robot_0': {model}: output 'action' has 2 values" in proc.stderr
+        assert "needs 3" in proc.stderr
+    assert not (tmp_path / "out").exists()
