@@ -1,12 +1,18 @@
 # Two commands for a fresh machine (Debian 12, Python 3.11, gcc, cmake):
 #   make demo   - install into .venv and run the team on the embedded default config
-#   make test   - install into .venv and run ruff and the whole test suite (what .ci/run calls)
+#   make test   - install into .venv (with the train extra) and run ruff and the whole test suite (.ci/run)
 # DDS stays on this machine and in a domain of its own for every target.
+# The package is built once into a wheel; the core install and the train extra both install from it.
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 CONFIG ?= config/mujoco_pursuit.yaml
+# torch for the train extra, installed before it: on these machines the pinned release is a local CPU build;
+# a bare `torch` from PyPI is a CUDA build of several GB (set TORCH= to leave the choice to pip).
+TORCH ?= torch==2.13.0
+WHEELS := $(VENV)/wheels
+WHEEL = $(firstword $(wildcard $(WHEELS)/marl_bridge-*.whl))
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export ROS_DOMAIN_ID ?= $(shell echo $$(( $$$$ % 100 + 1 )))
 
@@ -14,14 +20,27 @@ SOURCES := setup.py pyproject.toml CMakeLists.txt package.xml $(wildcard msg/*.m
 	$(shell find marl_bridge launch config resource -type f -not -path '*/__pycache__/*' \
 	-not -path 'marl_bridge/msg/*' -not -path 'marl_bridge/srv/*' -not -name '*.so' 2>/dev/null)
 
-.PHONY: install dev demo test bench lint clean
+.PHONY: install train-deps dev demo test bench lint clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: $(SOURCES)
+$(VENV)/.wheel: $(SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q ".[test,envs]"
+	rm -rf $(WHEELS)
+	$(PY) -m pip wheel -q --no-deps -w $(WHEELS) .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.wheel
+	$(PY) -m pip install -q --force-reinstall --no-deps "$(WHEEL)"
+	$(PY) -m pip install -q "marl_bridge[test,envs] @ file://$(abspath $(WHEEL))"
+	touch $@
+
+# The train extra (torch, TorchRL): `marl-bridge train`, and the tests, which train for real.
+train-deps: $(VENV)/.train
+$(VENV)/.train: $(VENV)/.installed
+	$(if $(TORCH),$(PY) -m pip install -q "$(TORCH)")
+	$(PY) -m pip install -q "marl_bridge[train] @ file://$(abspath $(WHEEL))"
 	touch $@
 
 dev: install
@@ -30,7 +49,7 @@ dev: install
 demo: install
 	$(VENV)/bin/marl-bridge run $(CONFIG)
 
-lint: install
+lint: install train-deps
 	$(VENV)/bin/ruff check .
 
 test: lint
