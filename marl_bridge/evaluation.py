@@ -275,6 +275,7 @@ def report_figure(report: dict[str, Any], path: Path) -> Path:
     colours = plt.get_cmap("tab10")
     for row, (key, ci, title) in enumerate(metrics):
         ax = axes[row][0]
+        ticks, labels = [], []
         for j, agent in enumerate(agents):
             ms = [report["panels"][p]["agents"][agent] for p in panels]
             vals = np.array([m[key] for m in ms])
@@ -283,16 +284,18 @@ def report_figure(report: dict[str, Any], path: Path) -> Path:
                 lo = np.array([m[f"{ci}_ci95"][0] for m in ms])
                 hi = np.array([m[f"{ci}_ci95"][1] for m in ms])
                 err = np.vstack([np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)])
-            bars = ax.bar(x + j * width, vals, width, yerr=err, capsize=2, label=agent, color=colours(j))
-            if row == 0:
-                for bar, m in zip(bars, ms, strict=True):
-                    ax.annotate(m.get("team") or policy_label(m), (bar.get_x() + bar.get_width() / 2, 0),
-                                xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
-                                fontsize=7, rotation=90)
-        ax.set_xticks(x + width * (len(agents) - 1) / 2, panels, rotation=20, fontsize=8)
-        ax.set_title(title, fontsize=10)
+            ax.bar(x + j * width, vals, width, yerr=err, capsize=2, label=agent, color=colours(j))
+            ticks += list(x + j * width)
+            labels += [m.get("team") or policy_label(m) for m in ms]  # which policy made this bar
+        ax.set_xticks(ticks, labels, rotation=90, fontsize=7)
+        for i, name in enumerate(panels):
+            ax.text(x[i] + width * (len(agents) - 1) / 2, 1.01, name, transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=8, fontweight="bold")
+        ax.set_title(title, fontsize=10, pad=16)
+        if key == "success_rate":
+            ax.set_ylim(-0.05, 1.05)
         ax.axhline(0, color="black", linewidth=0.5)
-    axes[0][0].legend(fontsize=8, ncols=len(agents), loc="lower left", bbox_to_anchor=(0, 1.08))
+    axes[0][0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
