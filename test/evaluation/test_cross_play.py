@@ -65,7 +65,7 @@ def test_bootstrap_interval_is_seeded_and_brackets_the_mean() -> None:
     values = [0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0]
     lo, hi = bootstrap_ci(values, 1000)
     assert (lo, hi) == bootstrap_ci(values, 1000)
-    assert lo < np.mean(values) < hi and 0.0 <= lo and hi <= 1.0
+    assert lo < np.mean(values) < hi and lo >= 0.0 and hi <= 1.0
     assert bootstrap_ci([2.0], 1000) == (2.0, 2.0)
 
 
