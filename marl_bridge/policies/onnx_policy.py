@@ -99,11 +99,20 @@ class OnnxPolicy:
         if isinstance(action_space, spaces.Box):
             self._low = action_space.low.astype(np.float64).reshape(-1)
             self._high = action_space.high.astype(np.float64).reshape(-1)
+            self._mid, self._half = (self._high + self._low) / 2.0, (self._high - self._low) / 2.0
+        # the common case, one input and a Box observation: flattening is a reshape (hot path of every robot)
+        name, space, dtype, batched = feeds[0]
+        self._flat_box = (len(feeds) == 1 and isinstance(space, spaces.Box)
+                          and (name, dtype, (1, -1) if batched else (-1,)))
 
     def reset(self, seed: int) -> None:
         self._rng = np.random.default_rng(seed)
 
     def _run(self, observation: Any) -> list[np.ndarray]:
+        if self._flat_box:
+            name, dtype, shape = self._flat_box
+            return [o.reshape(-1) for o in self._session.run(self._outputs, {
+                name: np.asarray(observation, dtype=dtype).reshape(shape)})]
         feed = {}
         for name, space, dtype, batched in self._feeds:
             x = np.asarray(spaces.flatten(space, observation if space is self.observation_space
@@ -117,14 +126,14 @@ class OnnxPolicy:
         log_std = out[1].astype(np.float64) if self._has_log_std else None
         space = self.action_space
         if isinstance(space, spaces.Box):
-            self.last_entropy = float(np.sum(log_std) + _HALF_LOG_2PI_E * head.size) if log_std is not None \
+            self.last_entropy = float(log_std.sum()) + _HALF_LOG_2PI_E * head.size if log_std is not None \
                 else float("nan")
             x = head if self.deterministic else head + np.exp(log_std) * self._rng.standard_normal(head.size)
             if self.box_output == "tanh":  # rounded to the head's type as torch's tanh in that type rounds
                 t = np.tanh(x).astype(self._head_type).astype(np.float64)
-                t = np.clip(t, -self._tanh_limit, self._tanh_limit)
-                x = (self._high + self._low) / 2.0 + (self._high - self._low) / 2.0 * t
-            action = np.clip(x, self._low, self._high).astype(space.dtype).reshape(space.shape)
+                t = np.minimum(np.maximum(t, -self._tanh_limit), self._tanh_limit)
+                x = self._mid + self._half * t
+            action = np.minimum(np.maximum(x, self._low), self._high).astype(space.dtype).reshape(space.shape)
         elif isinstance(space, spaces.Discrete):
             self.last_entropy = 0.0
             action = np.int64(space.start + self._pick(head))
