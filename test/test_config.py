@@ -42,7 +42,8 @@ def test_bad_training_configs_name_file_and_key(tmp_path: Path) -> None:
 
     text = TRAIN_FILES[0].read_text()
     for old, new, message in (("algorithm: mappo", "algorithm: qmix", "algorithm is 'qmix'"),
-                              ("minibatch_size: 500", "minibatch_size: 90000", "must not exceed frames_per_batch"),
+                              ("minibatch_size: 1000", "minibatch_size: 90000", "must not exceed frames_per_batch"),
+                              ("env_copies: 16", "env_copies: 3", "must be a multiple of env_copies"),
                               ("lr: 0.0003", "lr: .nan", "lr must be a finite number"),
                               ("share_policy: true", "share_policy: 1", "train.share_policy has the wrong type"),
                               ("  seed: 0\n", "  sede: 0\n", "unknown key train.sede")):

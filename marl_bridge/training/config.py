@@ -29,7 +29,8 @@ class TrainConfig:
     algorithm: str  # mappo | ippo
     share_policy: bool  # one actor for every agent (parameter sharing) or one per agent
     iterations: int  # collect + update rounds
-    frames_per_batch: int  # env steps collected per iteration (each step: every agent acts)
+    env_copies: int  # envs stepped side by side for collection (training/vec_env.py); seeds seed .. seed+K-1
+    frames_per_batch: int  # env steps collected per iteration, over all copies (each step: every agent acts)
     epochs: int  # passes over each batch
     minibatch_size: int  # env steps per gradient step
     lr: float
@@ -53,10 +54,13 @@ class TrainConfig:
         where = self.source
         if self.algorithm not in ALGORITHMS:
             raise ConfigError(f"{where}: algorithm is {self.algorithm!r}; expected one of {', '.join(ALGORITHMS)}")
-        for name in ("iterations", "frames_per_batch", "epochs", "minibatch_size", "eval_every", "eval_episodes",
-                     "threads"):
+        for name in ("iterations", "env_copies", "frames_per_batch", "epochs", "minibatch_size", "eval_every",
+                     "eval_episodes", "threads"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{where}: {name} must be >= 1, got {getattr(self, name)}")
+        if self.frames_per_batch % self.env_copies:
+            raise ConfigError(f"{where}: frames_per_batch ({self.frames_per_batch}) must be a multiple of env_copies "
+                              f"({self.env_copies})")
         if self.minibatch_size > self.frames_per_batch:
             raise ConfigError(f"{where}: minibatch_size ({self.minibatch_size}) must not exceed frames_per_batch "
                               f"({self.frames_per_batch})")
@@ -82,7 +86,7 @@ class TrainConfig:
         return dataclasses.replace(base, env=env)
 
 
-_INTS = ("seed", "iterations", "frames_per_batch", "epochs", "minibatch_size", "eval_every", "eval_episodes",
+_INTS = ("seed", "iterations", "env_copies", "frames_per_batch", "epochs", "minibatch_size", "eval_every", "eval_episodes",
          "eval_seed", "checkpoint_every", "threads")
 _FLOATS = ("lr", "gamma", "lmbda", "clip_epsilon", "entropy_coef", "init_log_std", "max_grad_norm")
 

@@ -24,7 +24,21 @@ from marl_bridge.training.export import deploy_config, export_actors
 from marl_bridge.training.team_models import ACTION, GROUP, build_actor, build_critic, float64_actor
 
 
+def make_training_env(cfg: TrainConfig) -> Any:
+    """`env_copies` envs stepped as one TorchRL batch (vec_env.py), episode returns summed per agent."""
+    from torchrl.envs import RewardSum, TransformedEnv
+
+    from marl_bridge.training.vec_env import VecTeamEnv
+
+    run = cfg.run_config()
+    where = f"{cfg.source}: base {cfg.base}: env"
+    env = VecTeamEnv(lambda: make_env(run.env, where, backend="mujoco" if run.env.backend else None),
+                     cfg.env_copies, cfg.seed)
+    return TransformedEnv(env, RewardSum(in_keys=[(GROUP, "reward")], out_keys=[(GROUP, "episode_reward")]))
+
+
 def make_torchrl_env(cfg: TrainConfig, seed: int) -> tuple[Any, ReturnTap, list[str]]:
+    """One env through TorchRL's own PettingZoo adapter (what the evaluation plays on)."""
     from torchrl.envs import Compose, DoubleToFloat, RewardSum, TransformedEnv
     from torchrl.envs.libs.pettingzoo import PettingZooWrapper
 
@@ -56,11 +70,11 @@ def train(cfg: TrainConfig, out: Path | None = None, progress: bool = True) -> d
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    env, _, agents = make_torchrl_env(cfg, cfg.seed)
-    eval_env, eval_tap, _ = make_torchrl_env(cfg, cfg.seed + 1)
+    env = make_training_env(cfg)
+    eval_env, eval_tap, agents = make_torchrl_env(cfg, cfg.seed + 1)
     n = len(agents)
-    obs_dim = env.observation_spec[GROUP, "observation"].shape[-1]
-    action_spec = env.full_action_spec[ACTION]
+    obs_dim = eval_env.observation_spec[GROUP, "observation"].shape[-1]
+    action_spec = eval_env.full_action_spec[ACTION]
     low, high = action_spec.space.low, action_spec.space.high
     state_dim = env.observation_spec["state"].shape[-1] if cfg.algorithm == "mappo" else 0
     actor = build_actor(cfg, n, obs_dim, low, high)
