@@ -11,12 +11,14 @@ An eval file names a run config and panels; each panel is that config with some 
       A: learned/pursuit_seed0.yaml
       B: learned/pursuit_seed1.yaml
     cross_play: true              # adds, for every ordered pair of teams X != Y, the panel "X0+Y": robot
-                                  # slot 0 from team X, every other slot from team Y; and "X" (X alone)
+                                  # slot 0 from team X, every other slot from team Y; and "X" (X alone);
+                                  # a list of team names: only these
     panels:
       same_partner: {}
       held_out_partner: {policies: {pursuer_1: {kind: random}}}
       changed_goal: {env_kwargs: {n_evaders: 10}}
       mixed: {slots: {robot_0: A, robot_1: B}}   # slots not named keep the base config's policy
+      all_b: {team: B}                           # every slot from one team
 
 Per panel and agent: return, success (the episode ended by the agent's termination, not by the time
 limit or a cap: capture in pursuit, delivery in handoff) and collisions per episode, each with a bootstrap
@@ -43,7 +45,7 @@ from marl_bridge.recording.run_card import format_table, write_run_card
 
 ZERO = PolicyConfig(kind="scripted", entry_point="marl_bridge.policies.scripts:zero")
 KEYS = ("base", "episodes", "seed", "contribution", "teams", "cross_play", "bootstrap", "panels")
-PANEL_KEYS = ("policies", "env_kwargs", "slots")
+PANEL_KEYS = ("policies", "env_kwargs", "slots", "team")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +90,7 @@ def load_eval(path: str | Path) -> EvalConfig:
         if key not in data:
             raise ConfigError(f"{p}: missing required key {key!r}")
     base = load(p.parent / data["base"])
+    agents = _agents(base)
     teams = {}
     for name, team_path in (data.get("teams") or {}).items():
         if not isinstance(team_path, str):
@@ -102,15 +105,24 @@ def load_eval(path: str | Path) -> EvalConfig:
         policies = {agent: parse_policy(raw, f"panels.{name}.policies.{agent}", str(p))
                     for agent, raw in (spec.get("policies") or {}).items()}
         slots = {str(a): str(t) for a, t in (spec.get("slots") or {}).items()}
+        if "team" in spec:
+            slots = {**dict.fromkeys(agents, str(spec["team"])), **slots}
         for agent, team in slots.items():
             if team not in teams:
-                raise ConfigError(f"{p}: panels.{name}.slots.{agent} names team {team!r}; teams are "
+                key = f"slots.{agent}" if agent in (spec.get("slots") or {}) else "team"
+                raise ConfigError(f"{p}: panels.{name}.{key} names team {team!r}; teams are "
                                   f"{', '.join(teams) or 'none (add a teams section)'}")
+            if agent not in agents:
+                raise ConfigError(f"{p}: panels.{name}.slots.{agent}: no such agent; agents are {', '.join(agents)}")
         panels.append(Panel(str(name), policies, dict(spec.get("env_kwargs") or {}), slots))
     if data.get("cross_play"):
-        if len(teams) < 2:
+        chosen = list(teams) if data["cross_play"] is True else data["cross_play"]
+        if not isinstance(chosen, list) or any(t not in teams for t in chosen):
+            raise ConfigError(f"{p}: cross_play must be true or a list of names from teams ({', '.join(teams)}); "
+                              f"got {data['cross_play']!r}")
+        if len(chosen) < 2:
             raise ConfigError(f"{p}: cross_play needs at least two teams in the teams section")
-        panels += cross_play_panels(list(teams), _agents(base))
+        panels += cross_play_panels([str(t) for t in chosen], agents)
     if not panels:
         raise ConfigError(f"{p}: no panels: give panels (name -> policies, env_kwargs, slots) or cross_play")
     return EvalConfig(base, _int(data, "episodes", p, 1), _int(data, "seed", p, 0),

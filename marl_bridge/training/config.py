@@ -86,8 +86,8 @@ class TrainConfig:
         return dataclasses.replace(base, env=env)
 
 
-_INTS = ("seed", "iterations", "env_copies", "frames_per_batch", "epochs", "minibatch_size", "eval_every", "eval_episodes",
-         "eval_seed", "checkpoint_every", "threads")
+_INTS = ("seed", "iterations", "env_copies", "frames_per_batch", "epochs", "minibatch_size", "eval_every",
+         "eval_episodes", "eval_seed", "checkpoint_every", "threads")
 _FLOATS = ("lr", "gamma", "lmbda", "clip_epsilon", "entropy_coef", "init_log_std", "max_grad_norm")
 
 

@@ -53,7 +53,7 @@ class VecTeamEnv(EnvBase):
             shape=(k,))
         self._obs = np.zeros((k, n, obs_dim), np.float32)
         self._state = np.zeros((k, state_dim), np.float32)
-        for i, env in enumerate(self._envs):
+        for i in range(copies):
             self._reset_one(i, seed + i)
 
     def _reset_one(self, i: int, seed: int | None) -> None:
@@ -108,5 +108,5 @@ class VecTeamEnv(EnvBase):
         return out
 
     def _set_seed(self, seed: int | None) -> None:
-        for i, _ in enumerate(self._envs):
+        for i in range(len(self._envs)):
             self._reset_one(i, None if seed is None else seed + i)

@@ -81,3 +81,13 @@ def test_cross_play_needs_two_teams_and_slots_need_known_teams(tmp_path: Path) -
                     "panels:\n  p: {slots: {robot_0: Z}}\n")
     with pytest.raises(ConfigError, match=r"panels.p.slots.robot_0 names team 'Z'; teams are A"):
         load_eval(spec)
+
+
+def test_cross_play_list_and_whole_team_panels(tmp_path: Path) -> None:
+    a, b, c = (_team(tmp_path, n, i) for i, n in enumerate("ABC"))
+    spec = tmp_path / "eval.yaml"
+    spec.write_text(f"base: {a.name}\nepisodes: 1\nseed: 1\nteams: {{A: {a.name}, B: {b.name}, C: {c.name}}}\n"
+                    "cross_play: [A, B]\npanels:\n  only_c: {team: C, slots: {robot_3: A}}\n")
+    ev = load_eval(spec)
+    assert [p.name for p in ev.panels] == ["only_c", "A", "B", "A0+B", "B0+A"]
+    assert ev.panels[0].slots == {"robot_0": "C", "robot_1": "C", "robot_2": "C", "robot_3": "A"}
