@@ -32,7 +32,8 @@ def _base_without_shield(tmp_path: Path) -> Path:
 def _train_config(tmp_path: Path, algorithm: str, share: bool) -> Path:
     spec = {"train": {
         "base": str(_base_without_shield(tmp_path)), "env_kwargs": {"render_mode": None, "max_steps": 40},
-        "seed": 3, "algorithm": algorithm, "share_policy": share, "iterations": 2, "env_copies": 2, "frames_per_batch": 160,
+        "seed": 3, "algorithm": algorithm, "share_policy": share, "iterations": 2, "env_copies": 2,
+        "frames_per_batch": 160,
         "epochs": 2, "minibatch_size": 80, "lr": 0.001, "gamma": 0.99, "lmbda": 0.95, "clip_epsilon": 0.2,
         "entropy_coef": 0.001, "hidden": [16], "init_log_std": -0.5, "max_grad_norm": 1.0, "eval_every": 1,
         "eval_episodes": 2, "eval_seed": 11, "checkpoint_every": 1, "threads": 1,
