@@ -274,6 +274,19 @@ def _policy(raw: Any, path: str, source: str) -> PolicyConfig:
 parse_policy = _policy  # public name for other config files (evaluation panels)
 
 
+def parse_team_policy(raw: Any, key: str, source: str) -> TeamPolicyConfig:
+    """A policy section (shared + default, or per_agent) at `key` of `source`."""
+    policy: TeamPolicyConfig = _build(TeamPolicyConfig, raw, key, source, nested={
+        "default": lambda r, path: _policy(r, path, source),
+        "per_agent": _per_agent(_policy, source),
+    })
+    if policy.shared and (policy.default is None or policy.per_agent):
+        raise ConfigError(f"{source}: {key}.shared is true: give {key}.default and no {key}.per_agent")
+    if not policy.shared and policy.default is None and not policy.per_agent:
+        raise ConfigError(f"{source}: {key} needs {key}.default or {key}.per_agent")
+    return policy
+
+
 def _fallback(raw: Any, path: str, source: str) -> FallbackConfig:
     cfg: FallbackConfig = _build(FallbackConfig, raw, path, source)
     if cfg.kind not in FALLBACK_KINDS:
@@ -329,14 +342,7 @@ def from_dict(data: Any, source: str = "<memory>") -> RunConfig:
         raise ConfigError(f"{source}: env.backend {env.backend!r} needs a 'hardware' section (at least "
                           "max_linear_mps and max_angular_rps: the limits every cmd_vel is clamped to)")
 
-    policy: TeamPolicyConfig = _build(TeamPolicyConfig, data["policy"], "policy", source, nested={
-        "default": lambda raw, path: _policy(raw, path, source),
-        "per_agent": _per_agent(_policy, source),
-    })
-    if policy.shared and (policy.default is None or policy.per_agent):
-        raise ConfigError(f"{source}: policy.shared is true: give policy.default and no policy.per_agent")
-    if not policy.shared and policy.default is None and not policy.per_agent:
-        raise ConfigError(f"{source}: policy needs policy.default or policy.per_agent")
+    policy = parse_team_policy(data["policy"], "policy", source)
 
     sup: SupervisorConfig = _build(SupervisorConfig, data["supervisor"], "supervisor", source, nested={
         "fallback": lambda raw, path: _fallback(raw, path, source),

@@ -10,6 +10,7 @@ An eval file names a run config and panels; each panel is that config with some 
     teams:                        # independently trained teams: a run config each (its policy section)
       A: learned/pursuit_seed0.yaml
       B: learned/pursuit_seed1.yaml
+      random: {shared: true, default: {kind: random}}   # or a policy section
     cross_play: true              # adds, for every ordered pair of teams X != Y, the panel "X0+Y": robot
                                   # slot 0 from team X, every other slot from team Y; and "X" (X alone);
                                   # a list of team names: only these
@@ -40,7 +41,15 @@ from typing import Any
 import numpy as np
 import yaml
 
-from marl_bridge.config import ConfigError, PolicyConfig, RunConfig, TeamPolicyConfig, load, parse_policy
+from marl_bridge.config import (
+    ConfigError,
+    PolicyConfig,
+    RunConfig,
+    TeamPolicyConfig,
+    load,
+    parse_policy,
+    parse_team_policy,
+)
 from marl_bridge.recording.run_card import format_table, write_run_card
 
 ZERO = PolicyConfig(kind="scripted", entry_point="marl_bridge.policies.scripts:zero")
@@ -92,10 +101,14 @@ def load_eval(path: str | Path) -> EvalConfig:
     base = load(p.parent / data["base"])
     agents = _agents(base)
     teams = {}
-    for name, team_path in (data.get("teams") or {}).items():
-        if not isinstance(team_path, str):
-            raise ConfigError(f"{p}: teams.{name} must name a run config file, got {team_path!r}")
-        teams[str(name)] = load(p.parent / team_path).policy
+    for name, team in (data.get("teams") or {}).items():
+        if isinstance(team, dict):  # a policy section written here
+            teams[str(name)] = parse_team_policy(team, f"teams.{name}", str(p))
+        elif isinstance(team, str):  # a run config (e.g. a training run's deploy.yaml): its policy section
+            teams[str(name)] = load(p.parent / team).policy
+        else:
+            raise ConfigError(f"{p}: teams.{name} must name a run config file or be a policy section "
+                              f"(shared, default, per_agent); got {team!r}")
     panels = []
     for name, spec in (data.get("panels") or {}).items():
         spec = spec or {}
