@@ -8,6 +8,7 @@ checkpoints, a learning curve per agent, one ONNX actor per policy and a deploy 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -140,7 +141,7 @@ def _checkpoint(path: Path, actor: Any, critic: Any, optim: Any, iteration: int,
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     torch.save({"iteration": iteration, "actor": actor.state_dict(), "critic": critic.state_dict(),
-                "optim": optim.state_dict(), "config": cfg.source}, tmp)
+                "optim": optim.state_dict(), "config": dataclasses.asdict(cfg)}, tmp)
     tmp.replace(path)
 
 
@@ -152,8 +153,8 @@ def _finish(cfg: TrainConfig, out: Path, actor: Any, wide: Any, eval_env: Any, e
     deploy = deploy_config(cfg.run_config(), models, cfg.share_policy, out / "deploy.yaml",
                            str(out / "deployed_run"))
     final: EvalResult = evaluate(eval_env, eval_tap, wide, cfg.eval_seed, cfg.eval_episodes, max_steps)
-    report = {"config": cfg.source, "algorithm": cfg.algorithm, "share_policy": cfg.share_policy, "seed": cfg.seed,
-              "agents": agents, "history": history, "evaluations": evals,
+    report = {"config": cfg.source, "train": dataclasses.asdict(cfg), "algorithm": cfg.algorithm,
+              "share_policy": cfg.share_policy, "seed": cfg.seed, "agents": agents, "history": history, "evaluations": evals,
               "final_eval": {"run_seed": cfg.eval_seed, **final.summary(), "returns": final.returns,
                              "lengths": final.lengths, "captured": final.captured},
               "policies": {a: str(p) for a, p in models.items()}, "deploy_config": str(deploy)}
