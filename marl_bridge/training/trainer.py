@@ -154,7 +154,8 @@ def _finish(cfg: TrainConfig, out: Path, actor: Any, wide: Any, eval_env: Any, e
                            str(out / "deployed_run"))
     final: EvalResult = evaluate(eval_env, eval_tap, wide, cfg.eval_seed, cfg.eval_episodes, max_steps)
     report = {"config": cfg.source, "train": dataclasses.asdict(cfg), "algorithm": cfg.algorithm,
-              "share_policy": cfg.share_policy, "seed": cfg.seed, "agents": agents, "history": history, "evaluations": evals,
+              "share_policy": cfg.share_policy, "seed": cfg.seed, "agents": agents, "history": history,
+              "evaluations": evals,
               "final_eval": {"run_seed": cfg.eval_seed, **final.summary(), "returns": final.returns,
                              "lengths": final.lengths, "captured": final.captured},
               "policies": {a: str(p) for a, p in models.items()}, "deploy_config": str(deploy)}
