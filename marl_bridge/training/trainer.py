@@ -170,6 +170,7 @@ def learning_curve(report: dict[str, Any], path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     agents = report["agents"]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
@@ -185,6 +186,7 @@ def learning_curve(report: dict[str, Any], path: Path) -> Path:
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("env steps")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v / 1000:.0f}k"))
     axes[0].legend(fontsize=8)
     axes[1].legend(fontsize=8)
     axes[2].set_ylim(-0.05, 1.05)
