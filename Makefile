@@ -16,11 +16,11 @@ WHEEL = $(firstword $(wildcard $(WHEELS)/marl_bridge-*.whl))
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export ROS_DOMAIN_ID ?= $(shell echo $$(( $$$$ % 100 + 1 )))
 
-SOURCES := setup.py pyproject.toml CMakeLists.txt package.xml $(wildcard msg/*.msg srv/*.srv) \
+SOURCES := setup.py pyproject.toml CMakeLists.txt package.xml $(wildcard msg/*.msg srv/*.srv cmake/*.cmake) \
 	$(shell find marl_bridge launch config resource -type f -not -path '*/__pycache__/*' \
 	-not -path 'marl_bridge/msg/*' -not -path 'marl_bridge/srv/*' -not -name '*.so' 2>/dev/null)
 
-.PHONY: install train-deps dev demo test bench lint clean
+.PHONY: install train-deps launch-deps dev demo test bench lint clean
 
 install: $(VENV)/.installed
 
@@ -49,7 +49,33 @@ dev: install
 demo: install
 	$(VENV)/bin/marl-bridge run $(CONFIG)
 
-lint: install train-deps
+# Upstream launch, launch_ros and ros2cli (not on the package registries; wheels built from their sources
+# in ../shared/ros-launch) and composition_interfaces, which launch_ros imports, built from its upstream
+# sources by the same rosidl pipeline as this package's interfaces: the launch tests run them for real.
+LAUNCH_SRC ?= ../shared/ros-launch
+launch-deps: $(VENV)/.launch
+$(VENV)/.launch: $(VENV)/.installed cmake/rosidl_wheel_includes.cmake
+	@if [ ! -d "$(LAUNCH_SRC)/wheels" ]; then \
+	  echo "no $(LAUNCH_SRC): the launch tests need launch and launch_ros (a full ROS 2 install has them)"; \
+	else set -e; \
+	  $(PY) -m pip install -q --no-deps $(LAUNCH_SRC)/wheels/*.whl; \
+	  $(PY) -m pip install -q psutil argcomplete lark $$($(PY) -c "import tomllib; \
+	    print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires']))"); \
+	  rm -rf $(VENV)/build/composition_interfaces; mkdir -p $(VENV)/build; \
+	  AMENT_PREFIX_PATH=$(abspath $(VENV)) cmake -S $(LAUNCH_SRC)/composition_interfaces \
+	    -B $(VENV)/build/composition_interfaces -DCMAKE_INSTALL_PREFIX=$(abspath $(VENV)) \
+	    -DCMAKE_PREFIX_PATH=$(abspath $(VENV)) -DPython3_EXECUTABLE=$(abspath $(PY)) -DBUILD_TESTING=OFF \
+	    -DCMAKE_BUILD_TYPE=Release -DCMAKE_PROJECT_INCLUDE=$(abspath cmake/rosidl_wheel_includes.cmake) \
+	    -DMARL_FIX_WHEEL_INCLUDES_DEFERRED=ON > $(VENV)/build/composition_interfaces.log 2>&1 \
+	    || { tail -30 $(VENV)/build/composition_interfaces.log; exit 1; }; \
+	  cmake --build $(VENV)/build/composition_interfaces -j 2 >> $(VENV)/build/composition_interfaces.log 2>&1 \
+	    || { tail -30 $(VENV)/build/composition_interfaces.log; exit 1; }; \
+	  cmake --install $(VENV)/build/composition_interfaces >> $(VENV)/build/composition_interfaces.log; \
+	  $(PY) -c "import launch_ros, composition_interfaces.srv"; \
+	fi
+	touch $@
+
+lint: install train-deps launch-deps
 	$(VENV)/bin/ruff check .
 
 test: lint

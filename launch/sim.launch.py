@@ -37,7 +37,9 @@ def generate_launch_description() -> LaunchDescription:
     default = os.path.join(get_package_share_directory("marl_bridge"), "config", "mujoco_pursuit.yaml")
     return LaunchDescription([
         DeclareLaunchArgument("config", default_value=default, description="run config (ROS parameter file)"),
-        DeclareLaunchArgument("n_robots", default_value="", description="team size (default: the config's)"),
+        DeclareLaunchArgument("n_robots", default_value="",
+                              description="team size (default: the config's; a pursuit capture_robots above it is "
+                                          "lowered to it)"),
         DeclareLaunchArgument("use_sim_time", default_value="false", description="nodes follow /clock"),
         *run_arguments(),
         OpaqueFunction(function=_team),

@@ -15,6 +15,10 @@ import pytest
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("ROS_DOMAIN_ID", str(1 + os.getpid() % 100))
 os.environ.setdefault("RCUTILS_LOGGING_MIN_SEVERITY", "WARN")
+# launch_ros finds packages through the ament index: in a venv the install prefix is the venv itself
+if sys.prefix not in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
+    os.environ["AMENT_PREFIX_PATH"] = os.pathsep.join(p for p in (sys.prefix, os.environ.get("AMENT_PREFIX_PATH"))
+                                                      if p)
 
 sys.path.insert(0, str(Path(__file__).parent / "helpers"))
 REPO = Path(__file__).resolve().parents[1]

@@ -47,7 +47,10 @@ def effective_config(config: str | Path, *, n_robots: int | None = None, seed: i
     cfg = load(config)
     data = cfg.to_dict()
     if n_robots is not None:
-        data["env"]["kwargs"] = {**data["env"]["kwargs"], "n_robots": n_robots}
+        kwargs = {**data["env"]["kwargs"], "n_robots": n_robots}
+        if isinstance(kwargs.get("capture_robots"), int) and kwargs["capture_robots"] > n_robots:
+            kwargs["capture_robots"] = n_robots  # pursuit: a capture needs no more robots than the team has
+        data["env"]["kwargs"] = kwargs
     if seed is not None:
         data["run"]["seed"] = seed
     if out_dir:
