@@ -15,17 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from marl_bridge.config import ConfigError, PolicyConfig
-
-
-def output_size(action_space: spaces.Space) -> int:
-    if isinstance(action_space, spaces.Box):
-        return int(np.prod(action_space.shape))
-    if isinstance(action_space, spaces.Discrete):
-        return int(action_space.n)
-    if isinstance(action_space, spaces.MultiDiscrete):
-        return int(action_space.nvec.sum())
-    raise ConfigError(f"mlp policy: unsupported action space {action_space}; use Box, Discrete or "
-                      "MultiDiscrete")
+from marl_bridge.policies.heads import categorical_action, head_size
 
 
 class MlpPolicy:
@@ -60,7 +50,7 @@ class MlpPolicy:
         if not layers:
             raise ConfigError(f"{where}: no layers found; expected arrays W0, b0, W1, b1, ...")
         n_in = int(spaces.flatdim(observation_space))
-        n_out = output_size(action_space)
+        n_out = head_size(action_space, f"mlp policy for {agent!r}")
         if layers[0][0].shape[0] != n_in or layers[-1][0].shape[1] != n_out:
             raise ConfigError(f"{where}: weights map {layers[0][0].shape[0]} -> {layers[-1][0].shape[1]}, "
                               f"agent needs {n_in} -> {n_out}")
@@ -81,30 +71,14 @@ class MlpPolicy:
                 x = self.activation(x)
         return x
 
-    def _pick(self, logits: np.ndarray) -> int:
-        p = np.exp(logits - logits.max())
-        p /= p.sum()
-        self.last_entropy += float(-(p * np.log(np.clip(p, 1e-300, None))).sum())
-        if self.deterministic:
-            return int(np.argmax(logits))
-        return int(self._rng.choice(len(p), p=p))
-
     def act(self, observation: Any) -> Any:
         out = self.forward(observation)
         space = self.action_space
-        self.last_entropy = 0.0  # summed over categorical heads by _pick
         if isinstance(space, spaces.Box):
             self.last_entropy = float("nan")
             mid, half = (space.high + space.low) / 2.0, (space.high - space.low) / 2.0
             return (mid + half * np.tanh(out.reshape(space.shape))).astype(space.dtype)
-        if isinstance(space, spaces.Discrete):
-            return np.int64(space.start + self._pick(out))
-        assert isinstance(space, spaces.MultiDiscrete)
-        picks, offset = [], 0
-        for n in space.nvec.reshape(-1):
-            picks.append(self._pick(out[offset:offset + n]))
-            offset += int(n)
-        return (np.asarray(picks).reshape(space.shape) + space.start).astype(space.dtype)
-
+        action, self.last_entropy = categorical_action(out, space, self.deterministic, self._rng)
+        return action
 
 load = MlpPolicy.load

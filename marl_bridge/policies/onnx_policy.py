@@ -32,6 +32,7 @@ import numpy as np
 from gymnasium import spaces
 
 from marl_bridge.config import ConfigError, PolicyConfig
+from marl_bridge.policies.heads import categorical_action, head_size
 
 BOX_OUTPUTS = ("mean", "tanh")
 _KWARGS = ("box_output", "threads")
@@ -53,18 +54,6 @@ def validate(cfg: PolicyConfig, where: str) -> None:
     threads = cfg.kwargs.get("threads", 1)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ConfigError(f"{where}.kwargs.threads must be an integer >= 1, got {threads!r}")
-
-
-def head_size(action_space: spaces.Space, where: str) -> int:
-    """How many values the model's head must give for this action space."""
-    if isinstance(action_space, spaces.Box):
-        return int(np.prod(action_space.shape))
-    if isinstance(action_space, spaces.Discrete):
-        return int(action_space.n)
-    if isinstance(action_space, spaces.MultiDiscrete):
-        return int(action_space.nvec.sum())
-    raise ConfigError(f"{where}: action space {action_space} is not supported by onnx policies; expected "
-                      "Box, Discrete or MultiDiscrete")
 
 
 def _width(shape: list[Any], name: str, what: str, where: str) -> int:
@@ -134,28 +123,11 @@ class OnnxPolicy:
                 t = np.minimum(np.maximum(t, -self._tanh_limit), self._tanh_limit)
                 x = self._mid + self._half * t
             action = np.minimum(np.maximum(x, self._low), self._high).astype(space.dtype).reshape(space.shape)
-        elif isinstance(space, spaces.Discrete):
-            self.last_entropy = 0.0
-            action = np.int64(space.start + self._pick(head))
         else:
-            assert isinstance(space, spaces.MultiDiscrete)
-            self.last_entropy = 0.0
-            picks, offset = [], 0
-            for n in space.nvec.reshape(-1):
-                picks.append(self._pick(head[offset:offset + int(n)]))
-                offset += int(n)
-            action = (np.asarray(picks).reshape(space.shape) + space.start).astype(space.dtype)
+            action, self.last_entropy = categorical_action(head, space, self.deterministic, self._rng)
         if self._has_entropy:
             self.last_entropy = float(out[-1].astype(np.float64).sum())
         return action
-
-    def _pick(self, logits: np.ndarray) -> int:
-        p = np.exp(logits - logits.max())
-        p /= p.sum()
-        self.last_entropy += float(-(p * np.log(np.clip(p, 1e-300, None))).sum())
-        if self.deterministic:
-            return int(np.argmax(logits))
-        return int(self._rng.choice(len(p), p=p))
 
 
 def load(cfg: PolicyConfig, agent: str, observation_space: spaces.Space, action_space: spaces.Space) -> OnnxPolicy:
