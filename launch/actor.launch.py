@@ -10,7 +10,7 @@ from launch.substitutions import LaunchConfiguration
 
 from launch import LaunchDescription
 from marl_bridge.bringup.launch_actions import action_for
-from marl_bridge.bringup.team import robot_actor
+from marl_bridge.bringup.team import launch_flag, robot_actor
 
 
 def _actor(context, *args, **kwargs):
@@ -18,7 +18,7 @@ def _actor(context, *args, **kwargs):
         return LaunchConfiguration(name).perform(context)
 
     return [action_for(spec) for spec in robot_actor(arg("config"), arg("robot"),
-                                                     arg("use_sim_time").lower() == "true").nodes]
+                                                     launch_flag("use_sim_time", arg("use_sim_time"))).nodes]
 
 
 def generate_launch_description() -> LaunchDescription:

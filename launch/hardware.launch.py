@@ -20,7 +20,7 @@ from launch.substitutions import LaunchConfiguration
 
 from launch import LaunchDescription
 from marl_bridge.bringup.launch_actions import actions_for, run_arguments
-from marl_bridge.bringup.team import hardware_team
+from marl_bridge.bringup.team import hardware_team, launch_flag
 
 
 def _team(context, *args, **kwargs):
@@ -30,8 +30,8 @@ def _team(context, *args, **kwargs):
     seed = arg("seed")
     return actions_for(hardware_team(
         arg("config"), backend=arg("backend") or None, seed=int(seed) if seed else None,
-        out_dir=arg("out_dir") or None, actors=arg("actors").lower() == "true",
-        drivers=arg("drivers").lower() == "true", recorder=arg("recorder"), record_dir=arg("record_dir")))
+        out_dir=arg("out_dir") or None, actors=launch_flag("actors", arg("actors")),
+        drivers=launch_flag("drivers", arg("drivers")), recorder=arg("recorder"), record_dir=arg("record_dir")))
 
 
 def generate_launch_description() -> LaunchDescription:

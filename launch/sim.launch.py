@@ -17,7 +17,7 @@ from launch.substitutions import LaunchConfiguration
 
 from launch import LaunchDescription
 from marl_bridge.bringup.launch_actions import actions_for, run_arguments
-from marl_bridge.bringup.team import sim_team
+from marl_bridge.bringup.team import launch_flag, sim_team
 
 
 def _arg(context, name: str) -> str:
@@ -29,7 +29,8 @@ def _team(context, *args, **kwargs):
     seed = _arg(context, "seed")
     return actions_for(sim_team(
         _arg(context, "config"), n_robots=int(n) if n else None, seed=int(seed) if seed else None,
-        out_dir=_arg(context, "out_dir") or None, use_sim_time=_arg(context, "use_sim_time").lower() == "true",
+        out_dir=_arg(context, "out_dir") or None,
+        use_sim_time=launch_flag("use_sim_time", _arg(context, "use_sim_time")),
         recorder=_arg(context, "recorder"), record_dir=_arg(context, "record_dir")))
 
 

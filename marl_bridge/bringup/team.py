@@ -114,16 +114,32 @@ def sim_team(config: str | Path, *, n_robots: int | None = None, seed: int | Non
     return Bringup(cfg, path, agents, nodes)
 
 
+_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def launch_flag(name: str, value: str) -> bool:
+    """A boolean launch argument: true/false (also 1/0, yes/no, on/off); anything else is an error, never a
+    silent false (`actors:=1` used to mean no actors, and a run on fallbacks only)."""
+    v = value.strip().lower()
+    if v in _TRUE or v in _FALSE:
+        return v in _TRUE
+    raise ConfigError(f"launch argument {name}:={value!r} is not a boolean; expected true or false")
+
+
 def hardware_team(config: str | Path, *, backend: str | None = None, seed: int | None = None,
                   out_dir: str | None = None, actors: bool = True, drivers: bool = False, recorder: str = "",
                   record_dir: str = "") -> Bringup:
-    """Supervisor on the hardware adapter (backend hardware or auto), actors unless each robot runs its
-    own (actors:=false), and simulated bases in place of robots when asked (drivers:=true)."""
+    """Supervisor on the hardware adapter (backend hardware or auto; mujoco runs the same real-time team
+    on the MuJoCo world instead of robots), actors unless each robot runs its own (actors:=false), and
+    simulated bases in place of robots when asked (drivers:=true)."""
     cfg = effective_config(config, seed=seed, out_dir=out_dir, backend=backend,
                            required_listeners=1 if recorder else None)
-    if cfg.env.backend not in ("hardware", "auto") or cfg.hardware is None:
-        raise ConfigError(f"{cfg.source}: hardware bring-up needs env.backend hardware or auto and a hardware "
-                          "section")
+    if cfg.env.backend not in ("hardware", "auto", "mujoco") or cfg.hardware is None:
+        raise ConfigError(f"{cfg.source}: hardware bring-up needs env.backend hardware, auto or mujoco and a "
+                          "hardware section")
+    if cfg.env.backend == "mujoco" and drivers:
+        raise ConfigError(f"{cfg.source}: backend:=mujoco simulates the robots in the supervisor; drivers:=true "
+                          "(simulated bases for the hardware adapter) has nothing to drive")
     path = _write(cfg)
     agents = _team_agents(cfg)
     nodes = [_supervisor(path, False)]

@@ -21,7 +21,7 @@ from processes import descendants
 
 from marl_bridge import config as config_mod
 from marl_bridge.bringup.commands import command, executable_path
-from marl_bridge.bringup.team import NodeSpec, hardware_team, robot_actor, sim_team
+from marl_bridge.bringup.team import NodeSpec, hardware_team, launch_flag, robot_actor, sim_team
 from marl_bridge.config import ConfigError
 from marl_bridge.nodes.robot_driver import PARAMETERS as DRIVER_PARAMETERS
 
@@ -105,8 +105,21 @@ def test_robot_actor_spec_and_bad_launch_arguments(tmp_path: Path) -> None:
         robot_actor(CONFIG_DIR / "hardware_handoff.yaml", "carrier_9")
     with pytest.raises(ConfigError, match="record_dir is required"):
         sim_team(CONFIG_DIR / "mujoco_pursuit.yaml", out_dir=str(tmp_path), recorder="marl_bridge")
-    with pytest.raises(ConfigError, match=r"needs env\.backend hardware or auto"):
+    with pytest.raises(ConfigError, match=r"needs env\.backend hardware, auto or mujoco"):
         hardware_team(CONFIG_DIR / "mujoco_pursuit.yaml", out_dir=str(tmp_path))
+    with pytest.raises(ConfigError, match=r"drivers:=true .* has nothing to drive"):
+        hardware_team(CONFIG_DIR / "hardware_handoff.yaml", out_dir=str(tmp_path), backend="mujoco", drivers=True)
+
+
+def test_hardware_bringup_on_mujoco_and_strict_launch_flags(tmp_path: Path) -> None:
+    b = hardware_team(CONFIG_DIR / "hardware_handoff.yaml", out_dir=str(tmp_path), backend="mujoco")
+    assert b.cfg.env.backend == "mujoco" and b.cfg.supervisor.mode == "realtime"
+    assert [s.name for s in b.nodes] == ["supervisor", "actor", "actor"]
+    assert [launch_flag("actors", v) for v in ("true", "True", "1", "yes", "false", "0", "off")] == \
+        [True, True, True, True, False, False, False]
+    for bad in ("", "2", "maybe"):
+        with pytest.raises(ConfigError, match=rf"launch argument actors:={bad!r} is not a boolean"):
+            launch_flag("actors", bad)
 
 
 @pytest.mark.ros

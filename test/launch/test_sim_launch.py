@@ -29,7 +29,7 @@ except ImportError as exc:
 pytestmark = pytest.mark.ros
 
 
-def _run_launch(file: str, arguments: dict[str, str]) -> None:
+def _run_launch(file: str, arguments: dict[str, str], expect: int = 0) -> None:
     """Run a launch file until it shuts itself down (the supervisor's exit ends it)."""
     from launch.actions import IncludeLaunchDescription
     from launch.launch_description_sources import PythonLaunchDescriptionSource
@@ -37,7 +37,7 @@ def _run_launch(file: str, arguments: dict[str, str]) -> None:
     service = launch.LaunchService()
     service.include_launch_description(launch.LaunchDescription([IncludeLaunchDescription(
         PythonLaunchDescriptionSource(str(REPO / "launch" / file)), launch_arguments=arguments.items())]))
-    assert asyncio.run(asyncio.wait_for(service.run_async(), timeout=180)) == 0
+    assert asyncio.run(asyncio.wait_for(service.run_async(), timeout=180)) == expect
 
 
 def test_sim_launch_runs_the_mujoco_team_to_a_run_card(tmp_path: Path) -> None:
@@ -55,3 +55,14 @@ def test_hardware_launch_with_simulated_bases(tmp_path: Path) -> None:
     _run_launch("hardware.launch.py", {"drivers": "true", "out_dir": str(tmp_path)})
     card = json.loads((tmp_path / "run_card.json").read_text())
     assert card["status"] == "complete" and card["backend"]["used"] == "hardware"
+
+
+def test_hardware_launch_on_mujoco_and_a_bad_flag_is_refused(tmp_path: Path) -> None:
+    before = descendants()
+    _run_launch("hardware.launch.py", {"backend": "mujoco", "out_dir": str(tmp_path)})
+    card = json.loads((tmp_path / "run_card.json").read_text())
+    assert card["status"] == "complete" and card["backend"]["used"] == "mujoco"
+    assert all(p["reported"] != "not ready" for p in card["policies"].values())
+    _run_launch("hardware.launch.py", {"actors": "1", "drivers": "maybe", "out_dir": str(tmp_path / "bad")}, expect=1)
+    assert not (tmp_path / "bad").exists()  # refused before any node started
+    assert descendants() <= before
