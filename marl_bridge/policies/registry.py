@@ -41,7 +41,7 @@ class PolicyKind:
     name: str
     build: Callable[[PolicyConfig, str, spaces.Space, spaces.Space], Policy]
     validate: Callable[[PolicyConfig, str], None] = _no_checks
-    summary: str = ""
+    summary: str = ""  # one line for error messages that list the kinds
 
 
 def _lazy(module: str, attr: str) -> Callable[..., Any]:
@@ -101,6 +101,7 @@ def policy_kinds() -> dict[str, PolicyKind]:
 def policy_kind(name: str, where: str) -> PolicyKind:
     kinds = policy_kinds()
     if name not in kinds:
-        raise ConfigError(f"{where}.kind is {name!r}; expected one of {', '.join(sorted(kinds))} (more kinds "
-                          f"come from entry points in the group {ENTRY_POINT_GROUP})")
+        known = "; ".join(f"{k} ({kinds[k].summary})" if kinds[k].summary else k for k in sorted(kinds))
+        raise ConfigError(f"{where}.kind is {name!r}; expected one of: {known} (more kinds come from entry "
+                          f"points in the group {ENTRY_POINT_GROUP})")
     return kinds[name]

@@ -75,8 +75,8 @@ def test_a_third_party_kind_is_found_by_entry_point_and_keeps_the_contract(plugi
 
 
 def test_unknown_kind_names_the_known_ones_and_the_group() -> None:
-    with pytest.raises(ConfigError, match=r"kind is 'ppo'; expected one of mlp, onnx, random, scripted .*"
-                                          r"marl_bridge.policies"):
+    with pytest.raises(ConfigError, match=r"kind is 'ppo'; expected one of: mlp \(numpy MLP .*\); onnx \(.*"
+                                          r"random \(.*scripted \(.*marl_bridge.policies"):
         make_policy(PolicyConfig(kind="ppo"), "a", spaces.Discrete(2), spaces.Discrete(2))
 
 
