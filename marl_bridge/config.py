@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -239,10 +240,14 @@ def _coerce(raw: Any, type_name: Any, path: str, source: str) -> Any:
     if expected == "int":
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise ConfigError(f"{source}: {path} must be an integer, got {raw!r}")
+        if not -(2**63) <= raw < 2**63:  # what a ROS integer parameter (int64) can carry
+            raise ConfigError(f"{source}: {path} must be a 64-bit integer, got {raw}")
         return raw
     if expected == "float":
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise ConfigError(f"{source}: {path} must be a number, got {raw!r}")
+        if not math.isfinite(raw):
+            raise ConfigError(f"{source}: {path} must be a finite number, got {raw!r}")
         return float(raw)
     if expected.startswith("dict"):
         if isinstance(raw, str):  # ROS parameters carry free-form mappings as JSON text
@@ -253,8 +258,8 @@ def _coerce(raw: Any, type_name: Any, path: str, source: str) -> Any:
         return dict(_section(raw, path, source))
     if expected.startswith("tuple"):
         if not isinstance(raw, list | tuple) or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in raw):
-            raise ConfigError(f"{source}: {path} must be a list of numbers, got {raw!r}")
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in raw):
+            raise ConfigError(f"{source}: {path} must be a list of finite numbers, got {raw!r}")
         return tuple(float(v) for v in raw)
     return raw
 
@@ -307,8 +312,10 @@ def from_dict(data: Any, source: str = "<memory>") -> RunConfig:
     """Validate a nested mapping into a RunConfig (ConfigError names `source` and the key)."""
     data = _section(data, "<top>", source)
     if "/**" in data or any(isinstance(v, dict) and "ros__parameters" in v for v in data.values()):
-        data = next(v["ros__parameters"] for v in data.values()
-                    if isinstance(v, dict) and "ros__parameters" in v)
+        node = next((k for k, v in data.items() if isinstance(v, dict) and "ros__parameters" in v), None)
+        if node is None:
+            raise ConfigError(f"{source}: key '/**' must hold a mapping with ros__parameters")
+        data = _section(data[node]["ros__parameters"], f"{node}.ros__parameters", source)
     unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
         raise ConfigError(f"{source}: unknown top-level key {unknown[0]!r}; expected one of "
@@ -407,11 +414,36 @@ def load(path: str | Path) -> RunConfig:
         text = p.read_text()
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read config file: {exc.strerror}") from None
+    data = parse_yaml(text, str(p))
+    return from_dict(data if data is not None else {}, source=str(p))
+
+
+MAX_YAML_NODES = 100_000  # a config is a few hundred values; aliases must not multiply it past this
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """YAML -> data with anchors and aliases bounded: a file whose aliases expand past MAX_YAML_NODES values
+    (an 'alias bomb': a few hundred bytes that expand to billions) is refused before anything walks it."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
-    return from_dict(data if data is not None else {}, source=str(p))
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+    sizes: dict[int, int] = {}
+
+    def size(value: Any) -> int:  # expanded size, each shared object counted once per use, computed once
+        if not isinstance(value, dict | list):
+            return 1
+        key = id(value)
+        if key not in sizes:
+            sizes[key] = 0  # a self-referencing alias counts as one node, not forever
+            items = list(value.keys()) + list(value.values()) if isinstance(value, dict) else value
+            sizes[key] = 1 + sum(size(v) for v in items)
+        return sizes[key]
+
+    if size(data) > MAX_YAML_NODES:
+        raise ConfigError(f"{source}: YAML expands to more than {MAX_YAML_NODES} values through its aliases; "
+                          "write the values out")
+    return data
 
 
 def with_overrides(cfg: RunConfig, **run_overrides: Any) -> RunConfig:

@@ -87,3 +87,31 @@ def test_unreadable_and_invalid_yaml(tmp_path: Path) -> None:
         load(tmp_path / "missing.yaml")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load(_write(tmp_path, "run: [unclosed"))
+
+
+BOMB = "".join(f"{k}: &{k} [{', '.join([f'*{p}'] * 9) if p else ', '.join(['x'] * 9)}]\n"
+               for p, k in zip(["", *"abcdefg"], "abcdefgh", strict=True))
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda t: "/**:\n  ros__parameters: 5\n", "key '/**.ros__parameters' must be a mapping, got int"),
+    (lambda t: t.replace("seed: 7", "seed: 99999999999999999999999"), "run.seed must be a 64-bit integer"),
+    (lambda t: t.replace("episodes: 5", "episodes: 9223372036854775808"), "run.episodes must be a 64-bit integer"),
+    (lambda t: t.replace("step_deadline_s: 0.5", "step_deadline_s: .nan"),
+     "supervisor.step_deadline_s must be a finite number, got nan"),
+    (lambda t: t.replace("step_deadline_s: 0.5", "step_deadline_s: -.inf"),
+     "supervisor.step_deadline_s must be a finite number, got -inf"),
+    (lambda t: BOMB + t.replace("    env:\n", "    env:\n      name: *h\n"),
+     "YAML expands to more than 100000 values through its aliases"),
+    (lambda t: "- 1\n- 2\n", "key '<top>' must be a mapping, got list"),
+    (lambda t: t.replace("episodes: 5", "episodes: [5"), "not valid YAML"),
+])
+def test_malformed_files_are_exit_2_naming_file_and_key_with_no_traceback(tmp_path: Path, capsys, edit, message
+                                                                           ) -> None:
+    from marl_bridge.cli.main import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(edit((CONFIG_DIR / "point_team.yaml").read_text()))
+    assert main(["check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(bad) in err and "Traceback" not in err

@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from marl_bridge.config import ConfigError, RunConfig, load
+from marl_bridge.config import ConfigError, RunConfig, load, parse_yaml
 
 ALGORITHMS = ("mappo", "ippo")  # mappo: critic on env.state() and the agent's observation; ippo: observation
 
@@ -122,9 +120,7 @@ def from_dict(data: Any, source: str) -> TrainConfig:
 def load_train(path: str | Path) -> TrainConfig:
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text())
+        text = p.read_text()
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read training config: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
-    return from_dict(data, str(p))
+    return from_dict(parse_yaml(text, str(p)), str(p))
