@@ -115,3 +115,4 @@ def test_malformed_files_are_exit_2_naming_file_and_key_with_no_traceback(tmp_pa
     assert main(["check", str(bad)]) == 2
     err = capsys.readouterr().err
     assert message in err and str(bad) in err and "Traceback" not in err
+

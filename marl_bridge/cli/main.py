@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,27 @@ def _load(path: Path, **overrides: Any) -> RunConfig:
     cfg = with_overrides(load(path), **overrides)
     from marl_bridge.config import from_dict
     return from_dict(cfg.to_dict(), source=cfg.source)  # re-validate the overrides
+
+
+def writable_dir(path: Path, flag: str) -> Path:
+    """Create `path` (with parents) and write a file in it, before anything starts: an unwritable output
+    is exit 2 naming the flag, not a traceback after the team ran. Call it once the config is known to
+    be good, so a bad config still creates nothing."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".marl_bridge_write_check"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"{flag} {path}: cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
+def new_bag_dir(path: Path, flag: str) -> Path:
+    """A bag directory must not exist yet, and its parent must be writable."""
+    if path.exists():
+        raise ConfigError(f"{flag} {path}: already exists; a bag directory must be new")
+    writable_dir(path.parent, flag)
+    return path
 
 
 def cmd_check(cfg: RunConfig) -> int:
@@ -195,8 +217,7 @@ def cmd_record(cfg: RunConfig, bag: Path, ros_args: list[str]) -> int:
     from marl_bridge.nodes.spin import ros_session, spin_forever
     from marl_bridge.recording.recorder import RecorderNode
 
-    if bag.exists():
-        raise ConfigError(f"--out {bag}: already exists; a bag directory must be new")
+    new_bag_dir(bag, "--out")
     team = build_team(cfg)
     agents = team.agents
     team.env.close()
@@ -300,17 +321,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             cfg = _load(args.config, episodes=args.episodes, seed=args.seed, topology=args.topology,
                         out_dir=str(args.out) if args.out else None)
-            if args.record is not None and args.record.exists():
-                raise ConfigError(f"--record {args.record}: already exists; a bag directory must be new")
-            check_policies(cfg)
+            check_policies(cfg)  # config errors first: they leave nothing behind
+            writable_dir(Path(cfg.run.out_dir), "--out" if args.out else f"{cfg.source}: run.out_dir")
+            if args.record is not None:
+                new_bag_dir(args.record, "--record")
             return cmd_run(cfg, Path(cfg.run.out_dir), progress=not args.no_progress, record=args.record,
                            external=args.external)
         if args.command == "check":
             return cmd_check(_load(args.config))
         if args.command == "train":
-            return cmd_train(args.config, args.out, progress=not args.no_progress)
+            return cmd_train(args.config, args.out and writable_dir(args.out, "--out"),
+                             progress=not args.no_progress)
         if args.command == "eval":
-            return cmd_eval(args.config, args.out)
+            return cmd_eval(args.config, writable_dir(args.out, "--out"))
         if args.command == "replay":
             return cmd_replay(args.bag, args.card)
         if args.command == "record":
@@ -321,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_drivers(_load(args.config), args.rate, args.only)
         if args.command == "supervisor":
             cfg = _load(args.config) if args.config else None
-            return cmd_supervisor(cfg, args.out, ros_args)
+            return cmd_supervisor(cfg, args.out and writable_dir(args.out, "--out"), ros_args)
         from marl_bridge.cli.team import spin_actors
         return spin_actors(_load(args.config) if args.config else None, args.agent or [], ros_args or None)
     except ConfigError as exc:

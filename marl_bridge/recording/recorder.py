@@ -96,6 +96,7 @@ class RecorderNode(Node):
 
     def __init__(self, team: str, agents: list[str], bag_dir: str | Path) -> None:
         super().__init__("recorder")
+        self._closed = True  # until the writer is open: destroy_node must not close what never opened
         self.bag_dir = Path(bag_dir)
         self.counts: Counter[str] = Counter()
         self.typestore = team_typestore()

@@ -6,6 +6,7 @@ the data of a run that failed is kept. `SCHEMA_VERSION` changes whenever a field
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -41,10 +42,15 @@ def write_run_card(card: dict[str, Any], out_dir: str | Path, name: str = "run_c
     out.mkdir(parents=True, exist_ok=True)
     path = out / name
     fd, tmp = tempfile.mkstemp(dir=out, prefix=".run_card", suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(_jsonable({"schema_version": SCHEMA_VERSION, **card}), f, indent=2, default=str)
-        f.write("\n")
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(_jsonable({"schema_version": SCHEMA_VERSION, **card}), f, indent=2, default=str)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:  # a full disk or a signal: no truncated temp file beside the cards already written
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     return path
 
 

@@ -122,3 +122,14 @@ def test_a_model_that_does_not_fit_its_agent_is_exit_2_at_check_and_run(tmp_path
         assert f"policy for 'robot_0': {model}: output 'action' has 2 values" in proc.stderr
         assert "needs 3" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_unwritable_out_or_record_is_exit_2_before_anything_starts(tmp_path: Path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    proc = _cli("run", str(CONFIG_DIR / "point_team.yaml"), "--out", str(blocker / "out"))
+    assert proc.returncode == 2 and f"--out {blocker / 'out'}: cannot write there" in proc.stderr
+    proc = _cli("run", str(CONFIG_DIR / "point_team.yaml"), "--out", str(tmp_path / "out"),
+                "--record", str(blocker / "bag"))
+    assert proc.returncode == 2 and f"--record {blocker}: cannot write there" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out" / "run_card.json").exists()
