@@ -409,13 +409,17 @@ def _valid_name(token: str) -> bool:
 
 def load(path: str | Path) -> RunConfig:
     """Read and validate a YAML config file."""
-    p = Path(path)
+    data = read_yaml(Path(path), "config file")
+    return from_dict(data if data is not None else {}, source=str(path))
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """A YAML file's data (aliases bounded: parse_yaml); an unreadable file is a ConfigError naming it."""
     try:
-        text = p.read_text()
+        text = path.read_text()
     except OSError as exc:
-        raise ConfigError(f"{p}: cannot read config file: {exc.strerror}") from None
-    data = parse_yaml(text, str(p))
-    return from_dict(data if data is not None else {}, source=str(p))
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
+    return parse_yaml(text, str(path))
 
 
 MAX_YAML_NODES = 100_000  # a config is a few hundred values; aliases must not multiply it past this

@@ -48,7 +48,7 @@ from marl_bridge.config import (
     load,
     parse_policy,
     parse_team_policy,
-    parse_yaml,
+    read_yaml,
 )
 from marl_bridge.recording.run_card import format_table, write_run_card
 
@@ -86,11 +86,7 @@ def _int(data: dict[str, Any], key: str, p: Path, low: int) -> int:
 
 def load_eval(path: str | Path) -> EvalConfig:
     p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read eval file: {exc.strerror}") from None
-    data = parse_yaml(text, str(p)) or {}
+    data = read_yaml(p, "eval file") or {}
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: an eval file is a mapping with keys {', '.join(KEYS)}")
     unknown = sorted(set(data) - set(KEYS))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from marl_bridge.config import ConfigError, RunConfig, load, parse_yaml
+from marl_bridge.config import ConfigError, RunConfig, load, read_yaml
 
 ALGORITHMS = ("mappo", "ippo")  # mappo: critic on env.state() and the agent's observation; ippo: observation
 
@@ -119,8 +119,4 @@ def from_dict(data: Any, source: str) -> TrainConfig:
 
 def load_train(path: str | Path) -> TrainConfig:
     p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read training config: {exc.strerror}") from None
-    return from_dict(parse_yaml(text, str(p)), str(p))
+    return from_dict(read_yaml(p, "training config"), str(p))
