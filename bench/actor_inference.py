@@ -7,7 +7,8 @@ Two views, N = 4 and 16 robots:
 - through the bridge: lockstep steps/s of the team in the `single` topology with each kind (no shield).
 The onnx model has the shipped learned actor's shape (19 -> 64 -> 64 -> 3, float64 arithmetic, as
 `marl-bridge train` exports) and the mlp .npz carries the same weights, so both compute the same function.
-Writes bench/results/actor-inference-latest.json (and a dated copy).
+Writes bench/results/actor-inference-latest.json (and a dated copy). DDS stays on this machine
+(ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST) in a domain of its own.
 
     python -P bench/actor_inference.py [--sizes 4 16] [--rounds 7] [--steps 200]
 """
@@ -27,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"  # before anything loads rclpy
+os.environ.setdefault("ROS_DOMAIN_ID", str(101 + os.getpid() % 100))
 
 from marl_bridge.config import PolicyConfig, ShieldConfig, TeamPolicyConfig, load, with_overrides
 from marl_bridge.envs.robots import pursuit_env
