@@ -19,7 +19,6 @@ from typing import Any
 import yaml
 
 TOPOLOGIES = ("single", "actors", "multiprocess")
-BACKENDS = ("", "mujoco", "hardware", "auto")  # "": the env exactly as its entry point builds it
 MODES = ("lockstep", "realtime")
 SECTIONS = ("run", "env", "policy", "supervisor", "hardware", "safety")
 ESTOP_ACTIONS = ("pause", "end_episode")
@@ -335,9 +334,10 @@ def from_dict(data: Any, source: str = "<memory>") -> RunConfig:
     env: EnvConfig = _build(EnvConfig, data["env"], "env", source)
     if ":" not in env.entry_point:
         raise ConfigError(f"{source}: env.entry_point must be 'module:callable', got {env.entry_point!r}")
-    if env.backend not in BACKENDS:
-        raise ConfigError(f"{source}: env.backend is {env.backend!r}; expected mujoco, hardware or auto "
-                          "(or leave it out for an env other than the robot-team worlds)")
+    from marl_bridge.envs.backends import backend as find_backend  # the registry imports this module
+
+    # "": the env exactly as its entry point builds it (any env other than the robot-team worlds)
+    chosen = find_backend(env.backend, f"{source}: env.backend") if env.backend else None
     hardware: HardwareConfig | None = None
     if data.get("hardware") is not None:
         hardware = _build(HardwareConfig, data["hardware"], "hardware", source)
@@ -345,7 +345,7 @@ def from_dict(data: Any, source: str = "<memory>") -> RunConfig:
             raise ConfigError(f"{source}: hardware.max_linear_mps and hardware.max_angular_rps must be > 0")
         if hardware.wait_s <= 0 or hardware.stale_after_s <= 0:
             raise ConfigError(f"{source}: hardware.wait_s and hardware.stale_after_s must be > 0")
-    if env.backend in ("hardware", "auto") and hardware is None:
+    if chosen is not None and chosen.needs_hardware_config and hardware is None:
         raise ConfigError(f"{source}: env.backend {env.backend!r} needs a 'hardware' section (at least "
                           "max_linear_mps and max_angular_rps: the limits every cmd_vel is clamped to)")
 
@@ -370,7 +370,7 @@ def from_dict(data: Any, source: str = "<memory>") -> RunConfig:
         if sup.step_deadline_s > 1.0 / sup.control_rate_hz + 1e-12:
             raise ConfigError(f"{source}: supervisor.step_deadline_s ({sup.step_deadline_s} s) must not exceed "
                               f"the control period 1/control_rate_hz ({1.0 / sup.control_rate_hz:.4g} s)")
-    if env.backend in ("hardware", "auto") and sup.mode != "realtime":
+    if chosen is not None and chosen.waits_for_robots and sup.mode != "realtime":
         raise ConfigError(f"{source}: env.backend {env.backend!r} needs supervisor.mode realtime: real "
                           "robots do not wait for a lockstep")
     if not _valid_name(sup.team):

@@ -1,60 +1,92 @@
-"""Direct rollout: the same team stepped in-process, without ROS.
+"""Direct rollout: the same TeamRun the supervisor node wraps, driven in-process without ROS.
 
-It mirrors exactly what the bridge does: spaces travel through their JSON form, observations and
-actions through the codec, policies reset with the same derived seeds, invalid actions get the same
-fallback. So a run through ROS must reproduce it bit for bit (test/nodes/test_equivalence.py), and
-bench/ uses it as the "direct env" reference.
+Each agent's policy answers as its actor would: it sees its spaces rebuilt from the JSON the supervisor
+publishes, decodes its observation and encodes its action with the actor's codec, and resets with the
+same derived seed per episode. The answers go through the same settlement, gate, masks, shield and
+fallbacks as over ROS, so a run through ROS must reproduce this one bit for bit
+(test/nodes/test_equivalence.py), and bench/ uses it as the "direct env" reference.
 """
 
 from __future__ import annotations
 
-from marl_bridge.codec import CodecError, SpaceCodec
+import math
+from array import array
+from typing import Any
+
+from marl_bridge.codec import SpaceCodec
 from marl_bridge.config import RunConfig
-from marl_bridge.envs.episode import EpisodeRecord, TeamEpisode
+from marl_bridge.envs.episode import AgentResult, EpisodeRecord
 from marl_bridge.envs.team import build_team
-from marl_bridge.safety.shield import Shield
-from marl_bridge.seeds import episode_seed, policy_seed
+from marl_bridge.nodes.wire import Parsed
+from marl_bridge.safety.events import SafetyEventData
+from marl_bridge.seeds import policy_seed
+from marl_bridge.team.clock import FakeClock
+from marl_bridge.team.run import Phase, TeamRun
+
+
+class _Inbox:
+    """The Outlet of an in-process run: keeps the observations to answer next and what ended."""
+
+    def __init__(self) -> None:
+        self.due: tuple[int, int, dict[str, array]] | None = None
+        self.records: list[EpisodeRecord] = []
+        self.events: list[SafetyEventData] = []
+
+    def observations(self, episode: int, step: int, encoded: dict[str, array]) -> None:
+        self.due = (episode, step, dict(encoded))
+
+    def results(self, episode: int, step: int, results: list[AgentResult], actions: dict[str, Any]) -> None:
+        pass
+
+    def event(self, ev: SafetyEventData) -> None:
+        self.events.append(ev)
+
+    def episode_end(self, rec: EpisodeRecord) -> None:
+        self.records.append(rec)
+
+    def sim_time(self, seconds: float) -> None:
+        pass
+
+    def ended(self, status: str) -> None:
+        pass
 
 
 def direct_rollout(cfg: RunConfig, episodes: int | None = None) -> list[EpisodeRecord]:
+    if episodes is not None and episodes != cfg.run.episodes:
+        from dataclasses import replace
+
+        cfg = replace(cfg, run=replace(cfg.run, episodes=episodes))
     team = build_team(cfg)
-    env, agents, obs_codecs, act_codecs = team.env, team.agents, team.obs_codecs, team.act_codecs
-    # What an actor sees: spaces rebuilt from the JSON the supervisor publishes.
-    actor_obs = {a: SpaceCodec(team.actor_spaces(a)[0]) for a in agents}
-    actor_act = {a: SpaceCodec(team.actor_spaces(a)[1]) for a in agents}
     policies = team.build_policies(cfg)
-    fallbacks = team.fallbacks
-    episode = TeamEpisode(env, obs_codecs, cfg.supervisor.max_steps)
-    shield = Shield(cfg.safety.shield, env, act_codecs, cfg.source)
-    records = []
-    for index in range(cfg.run.episodes if episodes is None else episodes):
-        encoded = episode.reset(index, episode_seed(cfg.run.seed, index))
-        for agent in agents:
-            policies[agent].reset(policy_seed(cfg.run.seed, agent, index))
-            fallbacks[agent].reset()
-        shield.reset()
-        step = 0
-        while not episode.done:
-            actions, used_fallback = {}, set()
-            for agent, data in encoded.items():
-                raw = None
-                try:
-                    raw = actor_act[agent].encode(policies[agent].act(actor_obs[agent].decode(data)))
-                    actions[agent] = act_codecs[agent].decode_checked(raw)
-                    fallbacks[agent].remember(actions[agent])
-                except (CodecError, ValueError, TypeError):
-                    clamped = shield.clamp(agent, raw) if raw is not None else None
-                    if clamped is None:
-                        actions[agent] = fallbacks[agent].action()
-                        used_fallback.add(agent)
-                    else:
-                        actions[agent] = clamped
-            if shield.active:  # what the supervisor does before the env sees the actions
-                actions, _events = shield.filter(actions, index, step)
-            episode.step(actions, used_fallback)
-            shield.near_misses(index, step)
-            step += 1
-            encoded = episode.encoded
-        records.append(episode.finish())
-    env.close()
-    return records
+    actor_obs = {a: SpaceCodec(team.actor_spaces(a)[0]) for a in team.agents}
+    actor_act = {a: SpaceCodec(team.actor_spaces(a)[1]) for a in team.agents}
+    inbox = _Inbox()
+    clock = FakeClock()  # time passes only when a policy fails to answer: then the deadline settles the step
+    run = TeamRun(cfg, team, inbox, clock=clock)
+    for agent in team.agents:
+        run.ready[agent] = policies[agent].description
+    started: dict[str, int] = {}
+    run.start([])
+    while not run.finished:
+        assert inbox.due is not None, "the run holds without an e-stop or pause"
+        episode, step, encoded = inbox.due
+        inbox.due = None
+        for agent, data in encoded.items():
+            if started.get(agent) != episode:
+                started[agent] = episode
+                policies[agent].reset(policy_seed(cfg.run.seed, agent, episode))
+            policy = policies[agent]
+            try:
+                action = actor_act[agent].pack(policy.act(actor_obs[agent].decode(data)))
+            except Exception:  # the actor node sends nothing then (and logs why)
+                continue
+            entropy = float(getattr(policy, "last_entropy", math.nan))
+            run.offer(agent, Parsed(0, 0, agent, episode, step, actor_act[agent].layout, action, entropy))
+        if inbox.due is None and run.phase is Phase.AWAITING:
+            clock.advance(cfg.supervisor.step_deadline_s)
+            run.poll()
+        if run.phase is Phase.APPLIED:  # real-time: the control tick steps
+            clock.advance(1.0 / cfg.supervisor.control_rate_hz)
+            run.tick()
+    team.env.close()
+    return inbox.records

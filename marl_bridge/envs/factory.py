@@ -1,12 +1,10 @@
-"""Build a PettingZoo ParallelEnv from an `EnvConfig` entry point ("module:callable")."""
+"""Build a PettingZoo env (Parallel or AEC) from an `EnvConfig` entry point ("module:callable")."""
 
 from __future__ import annotations
 
 import contextlib
 import importlib
 from typing import Any
-
-from pettingzoo.utils.env import ParallelEnv
 
 from marl_bridge.config import ConfigError, EnvConfig, HardwareConfig
 
@@ -34,16 +32,20 @@ def load_entry_point(entry_point: str, where: str) -> Any:
 
 
 def make_env(cfg: EnvConfig, where: str = "env", *, backend: str | None = None,
-             hardware: HardwareConfig | None = None) -> ParallelEnv:
-    """Call the entry point with its kwargs and check that a Parallel env came back.
+             hardware: HardwareConfig | None = None) -> Any:
+    """Call the entry point with its kwargs and check that a PettingZoo env (Parallel or AEC) came back.
 
-    `backend` (default: cfg.backend) goes to robot-team worlds as their `backend` argument ("auto" is
-    the supervisor's decision and must be resolved to mujoco or hardware before this call).
+    `backend` (default: cfg.backend) goes to robot-team worlds as their `backend` argument; a backend that
+    is a decision (auto) must be resolved by the supervisor before this call.
     """
+    from marl_bridge.envs.api import check_env
+    from marl_bridge.envs.backends import backend as find_backend
+
     factory = load_entry_point(cfg.entry_point, f"{where}.entry_point")
     backend = cfg.backend if backend is None else backend
-    if backend == "auto":
-        raise ConfigError(f"{where}.backend: 'auto' is decided by the supervisor; outside it use mujoco")
+    if backend and find_backend(backend, f"{where}.backend").body is None:
+        raise ConfigError(f"{where}.backend: {backend!r} is decided by the supervisor; outside it use "
+                          f"{find_backend(backend, where).fallback}")
     extra = {"backend": backend, "hardware": hardware} if backend else {}
     try:
         env = factory(**cfg.kwargs, **extra)
@@ -54,11 +56,5 @@ def make_env(cfg: EnvConfig, where: str = "env", *, backend: str | None = None,
         raise ConfigError(f"{where}.kwargs: {cfg.entry_point} rejected {cfg.kwargs}: {exc}") from None
     except ValueError as exc:
         raise ConfigError(f"{where}.kwargs: {cfg.entry_point} refused {cfg.kwargs}: {exc}") from None
-    if not (hasattr(env, "possible_agents") and hasattr(env, "step") and hasattr(env, "reset")
-            and callable(getattr(env, "action_space", None))):
-        raise ConfigError(f"{where}.entry_point: {cfg.entry_point} returned {type(env).__name__}, "
-                          "not a PettingZoo ParallelEnv")
-    if hasattr(env, "agent_selection"):
-        raise ConfigError(f"{where}.entry_point: {cfg.entry_point} is an AEC env; use its parallel_env "
-                          "(e.g. 'pettingzoo.sisl:pursuit_v5.parallel_env')")
+    check_env(env, cfg.entry_point, f"{where}.entry_point")
     return env

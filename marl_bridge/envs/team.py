@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gymnasium import spaces
-from pettingzoo.utils.env import ParallelEnv
 
 from marl_bridge.codec import SpaceCodec, space_from_json
 from marl_bridge.config import ConfigError, RunConfig
+from marl_bridge.envs.api import codecs_for, env_api
+from marl_bridge.envs.backends import in_process
 from marl_bridge.envs.factory import make_env
+from marl_bridge.envs.world import RobotWorld, world_of
 from marl_bridge.safety.fallback import Fallback
 
 if TYPE_CHECKING:
@@ -24,11 +26,13 @@ if TYPE_CHECKING:
 
 @dataclass
 class Team:
-    env: ParallelEnv
-    agents: list[str]
+    env: Any  # a PettingZoo ParallelEnv or AECEnv
+    agents: list[str]  # possible_agents: every one gets an actor up front
     obs_codecs: dict[str, SpaceCodec]
     act_codecs: dict[str, SpaceCodec]
     fallbacks: dict[str, Fallback]
+    api: str  # "parallel" or "aec" (envs.api)
+    world: RobotWorld | None  # the robot world behind the env, if it is one
 
     def actor_spaces(self, agent: str) -> tuple[spaces.Space, spaces.Space]:
         """The agent's spaces as its actor sees them: rebuilt from the JSON the supervisor publishes."""
@@ -45,15 +49,18 @@ class Team:
 
 def build_team(cfg: RunConfig, backend: str | None = None) -> Team:
     """Build the env, codecs and fallbacks; refuse configs naming unknown agents or leaving one without
-    a policy, and agent ids that would share a ROS name (ConfigError names the file and the key).
+    a policy, agent ids that would share a ROS name, spaces the bridge cannot carry, and features the
+    env's API cannot have (ConfigError names the file and the key).
 
-    `backend` overrides cfg.env.backend; without ROS (direct rollout, replay, check) "auto" means MuJoCo.
+    `backend` overrides cfg.env.backend; without ROS (direct rollout, replay, check) a backend that is a
+    decision (auto) runs its simulated fallback.
     """
     from marl_bridge.nodes.topics import ros_names  # topic naming rules live with the nodes
 
     if backend is None:
-        backend = "mujoco" if cfg.env.backend == "auto" else cfg.env.backend
+        backend = in_process(cfg.env.backend)
     env = make_env(cfg.env, backend=backend, hardware=cfg.hardware)
+    api = env_api(env)
     agents = list(env.possible_agents)
     ros_names(agents)
     for agent in sorted(set(cfg.supervisor.fallback_per_agent) | set(cfg.policy.per_agent)):
@@ -62,7 +69,12 @@ def build_team(cfg: RunConfig, backend: str | None = None) -> Team:
                               f"agents are {', '.join(agents)}")
     for agent in agents:  # every agent needs a policy: say so now, not at the end of the run
         cfg.policy.for_agent(agent)
-    obs = {a: SpaceCodec(env.observation_space(a), f"observation space of {a!r}") for a in agents}
-    act = {a: SpaceCodec(env.action_space(a), f"action space of {a!r}") for a in agents}
+    if api == "aec" and cfg.supervisor.mode != "lockstep":
+        raise ConfigError(f"{cfg.source}: supervisor.mode {cfg.supervisor.mode!r} needs a Parallel env; "
+                          f"{cfg.env.entry_point} is turn-based (AEC), which runs lockstep")
+    if api == "aec" and cfg.safety.shield.needs_robots:
+        raise ConfigError(f"{cfg.source}: safety.shield robot rules act on a joint command; "
+                          f"{cfg.env.entry_point} is turn-based (AEC): use clamp_to_bounds only")
+    obs, act = codecs_for(env, agents, cfg.source)
     fallbacks = {a: Fallback(cfg.supervisor.fallback_for(a), act[a], a) for a in agents}
-    return Team(env, agents, obs, act, fallbacks)
+    return Team(env, agents, obs, act, fallbacks, api, world_of(env))

@@ -1,4 +1,4 @@
-"""Seeded random policy: samples the agent's action space from its own RNG."""
+"""Seeded random policy: samples the agent's action space (its legal part, under a mask) from its own RNG."""
 
 from __future__ import annotations
 
@@ -25,11 +25,18 @@ class RandomPolicy:
         self._space = copy.deepcopy(action_space)  # own RNG: never the env's or another agent's
         self.description = "random"
         self.last_entropy = uniform_entropy(action_space)
+        self._maskable = isinstance(action_space, spaces.Discrete)
 
     def reset(self, seed: int) -> None:
         self._space.seed(seed)
 
     def act(self, observation: Any) -> Any:
+        """A uniform sample; where the observation carries PettingZoo's action mask (a dict with
+        `action_mask`), a uniform sample of the legal actions."""
+        if isinstance(observation, dict) and "action_mask" in observation and self._maskable:
+            mask = np.asarray(observation["action_mask"], dtype=np.int8)
+            if mask.any():
+                return self._space.sample(mask=mask)
         return self._space.sample()
 
 

@@ -51,7 +51,7 @@ class Operator(Node):
         if msg.kind == "estop_engaged" and self.phase == "engaging":
             self.phase = "engaged"
             # published after every robot's command was zeroed: read the world's actuators now
-            self.ctrl_at_engage = float(np.abs(self.supervisor.env.body.data.ctrl).max())
+            self.ctrl_at_engage = float(np.abs(self.supervisor.run.env.body.data.ctrl).max())
             self.estop_pub.publish(Bool(data=False))  # must not release: the e-stop is latched
             self.engage.call_async(Trigger.Request()).add_done_callback(self._engaged_again)
 

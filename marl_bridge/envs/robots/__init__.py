@@ -14,25 +14,31 @@ from marl_bridge.envs.robots.tasks import DriveLimits, HandoffTask, PursuitTask,
 from marl_bridge.envs.robots.team_env import RobotTeamEnv
 from marl_bridge.envs.robots.world import MujocoWorld
 
-BACKENDS = ("mujoco", "hardware")
+
+def mujoco_body(task: TeamTask, settings: dict[str, Any], hardware: Any) -> MujocoWorld:
+    """The `mujoco` backend's body (registered in envs.backends)."""
+    return MujocoWorld(task.agents, arena_half=settings["arena_half"], control_period_s=settings["control_period_s"],
+                       substeps=settings["substeps"], obstacles=task.obstacles, markers=task.markers(),
+                       mjcf_path=settings["mjcf_path"])
 
 
 def _robot_env(task: TeamTask, settings: dict[str, Any], backend: str, hardware: Any,
                render_mode: str | None) -> RobotTeamEnv:
-    limits = DriveLimits(settings["drive"], settings["max_linear"], settings["max_angular"])
-    if backend == "mujoco":
-        body: Any = MujocoWorld(task.agents, arena_half=settings["arena_half"],
-                                control_period_s=settings["control_period_s"], substeps=settings["substeps"],
-                                obstacles=task.obstacles, markers=task.markers(), mjcf_path=settings["mjcf_path"])
-    elif backend == "hardware":
-        from marl_bridge.envs.robots.hardware import HardwareBody
+    from marl_bridge.config import ConfigError
+    from marl_bridge.envs.backends import backend as find_backend
+    from marl_bridge.envs.factory import load_entry_point
 
-        if hardware is None:
-            raise ValueError("backend 'hardware' needs the hardware settings (config section 'hardware')")
-        body = HardwareBody(task.agents, hardware, control_period_s=settings["control_period_s"],
-                            limits=limits)
-    else:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    try:
+        entry = find_backend(backend, "backend")
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    if entry.body is None:
+        raise ValueError(f"backend {backend!r} is decided by the supervisor; build the world with "
+                         f"{entry.fallback or 'a backend that has a body'}")
+    limits = DriveLimits(settings["drive"], settings["max_linear"], settings["max_angular"])
+    settings = {**settings, "limits": limits}
+    body = load_entry_point(entry.body, f"backend {backend!r}")(task, settings, hardware)
+    del settings["limits"]
     env = RobotTeamEnv(task, body, limits, settings["max_steps"], backend=backend, render_mode=render_mode)
     env.settings = {**settings, "backend": backend, "reward_definition": task.reward_definition}
     return env
@@ -91,3 +97,11 @@ def handoff_env(n_robots: int = 2, *, backend: str = "mujoco", hardware: Any = N
                        arena_half=arena_half, sensing_radius=sensing_radius, max_neighbours=max_neighbours,
                        collision_penalty=collision_penalty, obstacles=settings["obstacles"])
     return _robot_env(task, settings, backend, hardware, render_mode)
+
+
+def handoff_turns_env(n_robots: int = 2, **kwargs: Any) -> Any:
+    """The warehouse handoff as turns (AEC): each pair's picker answers, then its carrier; the world steps
+    once per round (see turns.TurnTakingTeam). Same arguments as `handoff_env`."""
+    from marl_bridge.envs.robots.turns import TurnTakingTeam
+
+    return TurnTakingTeam(handoff_env(n_robots, **kwargs))

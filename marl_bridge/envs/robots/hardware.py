@@ -127,3 +127,11 @@ class HardwareBody:
         """Zero command to every robot (shutdown, e-stop, pause)."""
         if self._pubs:
             self.command(np.zeros((len(self.robots), 3)))
+
+
+def hardware_body(task: Any, settings: dict[str, Any], hardware: HardwareConfig | None) -> HardwareBody:
+    """The `hardware` backend's body (registered in envs.backends)."""
+    if hardware is None:
+        raise ValueError("backend 'hardware' needs the hardware settings (config section 'hardware')")
+    return HardwareBody(task.agents, hardware, control_period_s=settings["control_period_s"],
+                        limits=settings["limits"])

@@ -1,0 +1,78 @@
+"""Backends of robot worlds, by name: what runs the robots' bodies, and what the supervisor does about it.
+
+A backend is a registry entry, not a string compared in many files: `mujoco` steps the package's MuJoCo
+world, `hardware` drives real robots through odometry and cmd_vel, and `auto` is the supervisor's
+decision between them (hardware when every robot's odometry appears in time, else MuJoCo). Third
+parties add bodies under the entry-point group `marl_bridge.backends` (a `Backend`); see
+docs/extending.md. This module stays light: bodies are imported only when one is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+
+from marl_bridge.config import ConfigError
+
+ENTRY_POINT_GROUP = "marl_bridge.backends"
+MUJOCO, HARDWARE, AUTO = "mujoco", "hardware", "auto"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One way to run a robot world.
+
+    `body` is "module:callable" building the Body from (task, settings, hardware config); None for a
+    backend that is only a decision (auto). `simulated` backends publish their physics time on /clock
+    and may stand in for robots; `waits_for_robots` backends are started only once the supervisor heard
+    every robot (else the run fails, or falls back to `fallback` when that is set)."""
+
+    name: str
+    summary: str
+    body: str | None
+    simulated: bool
+    waits_for_robots: bool = False
+    fallback: str | None = None
+
+    @property
+    def needs_hardware_config(self) -> bool:
+        return self.waits_for_robots
+
+
+BUILT_IN = {
+    MUJOCO: Backend(MUJOCO, "the package's MuJoCo world", "marl_bridge.envs.robots:mujoco_body",
+                    simulated=True),
+    HARDWARE: Backend(HARDWARE, "real robots: nav_msgs/Odometry in, geometry_msgs/Twist out",
+                      "marl_bridge.envs.robots.hardware:hardware_body", simulated=False, waits_for_robots=True),
+    AUTO: Backend(AUTO, "hardware when every robot's odometry appears in time, else MuJoCo", None,
+                  simulated=False, waits_for_robots=True, fallback=MUJOCO),
+}
+
+
+@cache
+def backends() -> dict[str, Backend]:
+    """Built-ins first; a plug-in may not shadow one."""
+    found = dict(BUILT_IN)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        entry = ep.load()
+        if not isinstance(entry, Backend) or entry.name in BUILT_IN:
+            raise ConfigError(f"entry point {ep.name!r} in {ENTRY_POINT_GROUP}: expected a new marl_bridge "
+                              f"Backend, got {entry!r}")
+        found[entry.name] = entry
+    return found
+
+
+def backend(name: str, where: str) -> Backend:
+    """The backend named `name`; ConfigError listing the known ones otherwise."""
+    known = backends()
+    if name not in known:
+        listing = "; ".join(f"{b.name} ({b.summary})" for b in known.values())
+        raise ConfigError(f"{where}: unknown backend {name!r}; known: {listing}")
+    return known[name]
+
+
+def in_process(name: str) -> str:
+    """The backend a run without ROS uses for `name`: a decision resolves to its simulated fallback."""
+    entry = backend(name, "env.backend") if name else None
+    return entry.fallback if entry is not None and entry.body is None and entry.fallback else name

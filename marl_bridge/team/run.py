@@ -1,0 +1,350 @@
+"""TeamRun: the decision logic of a team run, driven by events, reading time from an injected clock.
+
+Inputs are what happens to a run: actors ready (`start`), an action message (`offer`), the periodic
+deadline check (`poll`), the real-time control tick (`tick`), the services (reset, pause, resume, step,
+e-stop engage and release) and an actor leaving the graph. Outputs go to an `Outlet`: observations for
+the agents that must answer, per-agent step results, safety events (counted and rate limited here),
+episode summaries, the simulated time, and the end of the run. The supervisor node is ROS wiring around
+one TeamRun; the direct rollout drives one in-process, so "ROS == direct" holds by construction.
+
+One action travels one way: parse (wire) -> check (gate, mask) -> decide (settlement, shield) -> step
+(episode) -> publish (outlet) -> record (run card, recorder).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from array import array
+from enum import Enum
+from typing import Any, Protocol
+
+from marl_bridge.config import RunConfig
+from marl_bridge.envs.backends import backend as find_backend
+from marl_bridge.envs.episode import AgentResult, EpisodeRecord, open_episode
+from marl_bridge.envs.team import Team
+from marl_bridge.nodes.wire import Parsed
+from marl_bridge.safety.events import SafetyEventData
+from marl_bridge.safety.shield import Shield
+from marl_bridge.seeds import episode_seed
+from marl_bridge.team.clock import Clock, monotonic
+from marl_bridge.team.events import EventDesk
+from marl_bridge.team.holds import EStopLatch, Grants
+from marl_bridge.team.liveness import Liveness
+from marl_bridge.team.settlement import Settlement
+from marl_bridge.team.stats import RunStats
+
+
+class Phase(Enum):
+    STARTING = "starting"  # waiting for the actors (and, on hardware, the robots)
+    AWAITING = "awaiting"  # observations are out; answers are being gathered
+    APPLIED = "applied"  # real-time: the step's commands went to the robots; the tick steps
+    HELD = "held"  # the next observations wait (paused without grants, or e-stopped)
+    STEPPING = "stepping"  # inside the joint step (transient)
+    FINISHED = "finished"
+
+
+class Outlet(Protocol):
+    """Where a TeamRun's outputs go (ROS publishers in the supervisor node, in-process elsewhere)."""
+
+    def observations(self, episode: int, step: int, encoded: dict[str, array]) -> None: ...
+    def results(self, episode: int, step: int, results: list[AgentResult], actions: dict[str, Any]) -> None: ...
+    def event(self, ev: SafetyEventData) -> None: ...
+    def episode_end(self, rec: EpisodeRecord) -> None: ...
+    def sim_time(self, seconds: float) -> None: ...
+    def ended(self, status: str) -> None: ...
+
+
+class TeamRun:
+    def __init__(self, cfg: RunConfig, team: Team, outlet: Outlet, *, clock: Clock = monotonic,
+                 backend_used: str = "", backend_why: str = "configured") -> None:
+        self.cfg, self.outlet, self.clock = cfg, outlet, clock
+        self.agents = team.agents
+        self.realtime = cfg.supervisor.mode == "realtime"
+        self.phase = Phase.STARTING
+        self.status = "starting"
+        self.backend_requested = cfg.env.backend
+        self.backend_used, self.backend_why = backend_used or cfg.env.backend, backend_why
+        self.desk = EventDesk(cfg.safety.event_rate_limit, clock, outlet.event)
+        self.stats = RunStats(self.agents, clock())
+        self.liveness = Liveness(self.agents, cfg.safety.lost_after_steps)
+        self.latch = EStopLatch()
+        self.grants = Grants()
+        self.records: list[EpisodeRecord] = []
+        self.traces: list[dict[str, Any]] = []  # per episode, from robot worlds
+        self.frames: list[tuple[int, Any]] = []
+        self.frames_note = ""
+        self.ready: dict[str, str] = {}  # agent -> policy its actor reported
+        self.episode_index = -1
+        self.step_index = 0
+        self.seed_override: int | None = None
+        self.shield = Shield(cfg.safety.shield, team.env, team.act_codecs, cfg.source)
+        self._bind(team)
+
+    def _bind(self, team: Team) -> None:
+        self.team, self.env, self.world = team, team.env, team.world
+        self.episode = open_episode(team.env, team.obs_codecs, self.cfg.supervisor.max_steps)
+        self.shield.rebind(team.env)
+        self.settlement = Settlement(team.act_codecs, team.fallbacks, self.shield, self.liveness, self.stats,
+                                     self.desk, self.cfg.supervisor.step_deadline_s)
+        self._simulated = self.world is not None and find_backend(self.world.backend, "env").simulated
+
+    @property
+    def running(self) -> bool:
+        return self.phase not in (Phase.STARTING, Phase.FINISHED)
+
+    @property
+    def finished(self) -> bool:
+        return self.phase is Phase.FINISHED
+
+    # -- start and episodes --------------------------------------------------------------------
+    def swap_backend(self, team: Team, used: str, why: str) -> None:
+        """Before start: run `team` (the simulated fallback of a silent hardware team) instead."""
+        for agent in self.agents:
+            if (team.obs_codecs[agent].json != self.team.obs_codecs[agent].json
+                    or team.act_codecs[agent].json != self.team.act_codecs[agent].json):
+                raise RuntimeError(f"{used} fallback has other spaces than {self.backend_used} for {agent!r}")
+        self.env.close()  # zero commands to the robots that did answer
+        self._bind(team)
+        self.backend_used, self.backend_why = used, why
+
+    def start(self, missing: list[str], why_missing: str = "") -> None:
+        """Actors are ready (those in `missing` are not: they run on their fallback until they answer)."""
+        for agent in missing:
+            self.desk(SafetyEventData("actor_lost", agent, 0, 0, f"actor not ready {why_missing}; running on "
+                                      "its fallback action"))
+        self.status = "running"
+        self.stats.stepping_since = self.clock()
+        self._begin_episode()
+
+    def _begin_episode(self) -> None:
+        self.episode_index += 1
+        if self.seed_override is not None:
+            seed, self.seed_override = self.seed_override, None
+        else:
+            seed = episode_seed(self.cfg.run.seed, self.episode_index)
+        for fb in self.team.fallbacks.values():
+            fb.reset()
+        self.shield.reset()
+        self.episode.reset(self.episode_index, seed)
+        self.step_index = 0
+        if self._simulated:
+            self.outlet.sim_time(self.world.sim_time or 0.0)  # type: ignore[union-attr]
+        self._proceed()
+
+    def _proceed(self) -> None:
+        """Send the next observations, unless e-stopped or paused without grants (then hold them: the
+        robots get a stop command and the team waits)."""
+        if self.latch.engaged or not self.grants.take():
+            self.phase = Phase.HELD
+            if self.world is not None:
+                self.world.halt()
+            return
+        self.phase = Phase.AWAITING
+        self.outlet.observations(self.episode_index, self.step_index, self.episode.encoded)
+        self.settlement.open(self.episode, (self.episode_index, self.step_index), self.clock())
+
+    # -- answers -------------------------------------------------------------------------------
+    def offer(self, agent: str, msg: Parsed) -> None:
+        """An action message arrived on `agent`'s action topic."""
+        if agent in self.liveness.lost and msg.agent == agent and msg.episode == self.episode_index:
+            why = self.liveness.rejoin(agent, self.episode_index, self.step_index)  # this step is settled
+            self.desk(SafetyEventData("actor_rejoined", agent, self.episode_index, self.step_index,
+                                      f"answers again (was lost: {why}); waited for from the next step on"))
+            return
+        settlement = self.settlement
+        settlement.offer(agent, msg, self.clock())
+        if self.phase is Phase.AWAITING and settlement.complete:
+            self._settled()
+
+    def unreadable(self, agent: str, detail: str) -> None:
+        """Bytes on `agent`'s action topic that answer no step that can be told: said, then left to the deadline."""
+        self.desk(SafetyEventData("invalid_action", agent, self.episode_index, self.step_index,
+                                  f"unreadable message on {agent!r}'s action topic: {detail}"))
+
+    def _settled(self) -> None:
+        """Every agent due has its action: the shield filters them; lockstep steps now; real-time sends
+        the commands now (the robots act until the tick) and steps at the tick."""
+        pending = self.settlement.pending
+        if self.shield.active:
+            pending, events = self.shield.filter(pending, self.episode_index, self.step_index)
+            self.settlement.pending = pending
+            for ev in events:
+                self.desk(ev)
+        if not self.realtime:
+            self._step()
+        else:
+            self.phase = Phase.APPLIED  # later answers to this step are duplicates
+            if self.world is not None:
+                self.world.apply(pending)
+
+    def poll(self) -> None:
+        """Periodic: a step in flight past its deadline is settled with fallbacks for the agents due."""
+        if self.phase is Phase.AWAITING and self.settlement.overdue(self.clock()):
+            self.settlement.close(self.clock(), self._lose)
+            self._settled()
+
+    def tick(self) -> None:
+        """Real-time control tick: close the step in flight (late agents get fallbacks) and step."""
+        if self.phase is Phase.AWAITING:
+            self.settlement.close(self.clock(), self._lose)
+            self._settled()
+        if self.phase is Phase.APPLIED:
+            self._step()
+
+    # -- the joint step ------------------------------------------------------------------------
+    def _step(self) -> None:
+        self.phase = Phase.STEPPING
+        settlement = self.settlement
+        settlement.open_ = False
+        self.stats.stepped(self.clock(), settlement.t0)
+        results = self.episode.step(settlement.pending, settlement.fallback)
+        if self.world is not None:  # /clock and the events only robot worlds raise
+            if self._simulated:
+                self.outlet.sim_time(self.world.sim_time or 0.0)
+            self._world_events(results)
+        self.outlet.results(self.episode_index, self.step_index, results, settlement.pending)
+        if self.episode.done:
+            self._end_episode()
+        else:
+            self.step_index += 1
+            self._proceed()
+
+    def _world_events(self, results: list[AgentResult]) -> None:
+        """Safety events the world knows of: contact onsets it reports, and what its body raised."""
+        for r in results:
+            hits = r.info.get("collisions") if isinstance(r.info, dict) else None
+            if hits:
+                self.desk(SafetyEventData("collision", r.agent, self.episode_index, self.step_index,
+                                          f"{hits} new contact(s)", float(hits)))
+        for ev in self.shield.near_misses(self.episode_index, self.step_index):
+            self.desk(ev)
+        assert self.world is not None
+        for ev in self.world.drain_events():
+            self.desk(dataclasses.replace(ev, episode=self.episode_index, step=self.step_index))
+
+    def _end_episode(self, aborted: bool = False) -> None:
+        if self.records and self.records[-1] is self.episode.record:
+            return  # already ended (an e-stop with end_episode, then a reset)
+        if aborted:
+            assert self.episode.record is not None
+            self.episode.record.aborted = True
+        rec = self.episode.finish()
+        self.records.append(rec)
+        self._keep_artifacts(rec)
+        self.outlet.episode_end(rec)
+        if aborted:
+            return
+        if len(self.records) >= self.cfg.run.episodes:
+            self.finish("complete")
+        else:
+            self._begin_episode()
+
+    def _keep_artifacts(self, rec: EpisodeRecord) -> None:
+        """Trajectory and a last rendered frame, from robot worlds."""
+        if self.world is None:
+            return
+        self.traces.append({"episode": rec.episode, "seed": rec.seed, **self.world.episode_trace()})
+        if self.world.render_mode == "rgb_array" and not self.frames_note:
+            try:
+                self.frames.append((rec.episode, self.world.render()))
+            except RuntimeError as exc:
+                self.frames_note = f"skipped: {exc}"
+
+    def finish(self, status: str) -> None:
+        if self.phase is Phase.FINISHED:
+            return
+        self.phase = Phase.FINISHED
+        self.status = status
+        self.settlement.open_ = False
+        if self.world is not None:
+            self.world.halt()  # robots stop when the run ends, whatever ended it
+        self.outlet.ended(status)
+
+    def fail(self, kind: str, detail: str, status: str) -> None:
+        """The run cannot start (e.g. no robot answered and no fallback is configured)."""
+        self.desk(SafetyEventData(kind, "", 0, 0, detail, self.clock() - self.stats.started_at))
+        self.finish(status)
+
+    # -- services ------------------------------------------------------------------------------
+    def reset(self, seed: int | None) -> tuple[bool, str]:
+        """End the episode in flight (aborted) and start the next, with `seed` if given."""
+        if not self.running:
+            return False, f"supervisor is {self.status}; reset applies while running"
+        self.seed_override = seed
+        self._end_episode(aborted=True)
+        self._begin_episode()
+        assert self.episode.record is not None
+        return True, f"episode {self.episode_index} started with seed {self.episode.record.seed}"
+
+    def pause(self) -> tuple[bool, str]:
+        self.grants.pause()
+        if self.phase is Phase.HELD:
+            return not self.finished, f"paused at step {self.step_index}"
+        return not self.finished, f"pausing after step {self.step_index} (the step in flight completes)"
+
+    def resume(self) -> tuple[bool, str]:
+        was = self.grants.resume()
+        if self.phase is Phase.HELD and not self.latch.engaged:
+            self._proceed()
+        return not self.finished, "resumed" if was else "was not paused"
+
+    def grant(self, steps: int) -> tuple[bool, str]:
+        if self.finished:
+            return False, "run ended"
+        if not self.grants.paused:
+            return False, "step applies while paused (call pause first)"
+        self.grants.grant(steps)
+        if self.phase is Phase.HELD and not self.latch.engaged:
+            self._proceed()
+        return True, f"{steps} more step(s) granted"
+
+    def engage(self, source: str) -> bool:
+        """Latch the e-stop: robots stop now; the step in flight is dropped (after release its observations
+        go out again) or, with estop_action end_episode, the episode ends."""
+        if not self.latch.engage(source, self.episode_index, self.step_index, self._wall()):
+            return False
+        if self.world is not None:
+            self.world.halt()
+        end = self.cfg.safety.estop_action == "end_episode"
+        self.desk(SafetyEventData("estop_engaged", "", self.episode_index, self.step_index,
+                                  f"engaged by {source}; robots stopped; episode "
+                                  f"{'ended' if end else 'paused'} until released"))
+        if not self.running:
+            return True
+        if self.phase in (Phase.AWAITING, Phase.APPLIED):
+            self.phase = Phase.HELD
+            self.settlement.open_ = False
+        if end and self.phase is Phase.HELD and not self.episode.done:
+            self._end_episode(aborted=True)  # held with no episode until released
+        return True
+
+    def release(self, source: str) -> bool:
+        if not self.latch.release(self.episode_index, self.step_index, self._wall()):
+            return False
+        self.desk(SafetyEventData("estop_released", "", self.episode_index, self.step_index,
+                                  f"released by {source}"))
+        if not self.running:
+            return True
+        if self.cfg.safety.estop_action == "end_episode":
+            if len(self.records) < self.cfg.run.episodes:
+                self._begin_episode()
+            else:
+                self.finish("complete")
+        elif self.phase is Phase.HELD:
+            self._proceed()  # the interrupted step's observations again; actors answer repeats alike
+        return True
+
+    # -- liveness ------------------------------------------------------------------------------
+    def _lose(self, agent: str, why: str) -> None:
+        if self.liveness.lose(agent, why, self.episode_index, self.step_index):
+            self.desk(SafetyEventData("actor_lost", agent, self.episode_index, self.step_index,
+                                      f"{why}; running on its fallback ({self.team.fallbacks[agent].kind}) "
+                                      "until it answers again"))
+
+    def actor_left(self, agent: str) -> None:
+        """The agent's action publisher left the graph: lost now, without waiting K steps."""
+        if self.running and agent not in self.liveness.lost:
+            self._lose(agent, "its action publisher left the graph")
+
+    def _wall(self) -> float:
+        return self.clock() - self.stats.started_at
