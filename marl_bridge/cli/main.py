@@ -131,7 +131,8 @@ def cmd_check(cfg: RunConfig) -> int:
     for agent in team.agents:
         print(f"{agent}: obs {team.env.observation_space(agent)}  action {team.env.action_space(agent)}  "
               f"policy {policies[agent].description}  fallback {team.fallbacks[agent].kind}")
-    print(f"{cfg.source}: ok")
+    world = f", robot world on backend {team.world.backend}" if team.world is not None else ""
+    print(f"{cfg.source}: ok ({team.api} API{world})")
     return 0
 
 

@@ -46,6 +46,7 @@ class EpisodeRecord:
     steps: int = 0
     returns: dict[str, float] = field(default_factory=dict)
     lengths: dict[str, int] = field(default_factory=dict)  # steps (AEC: turns) each agent acted
+    results: dict[str, int] = field(default_factory=dict)  # step results published per agent (AEC: every turn)
     terminated: dict[str, bool] = field(default_factory=dict)
     truncated: dict[str, bool] = field(default_factory=dict)
     fallbacks: dict[str, int] = field(default_factory=dict)
@@ -60,7 +61,7 @@ class EpisodeRecord:
     def join(self, agent: str) -> None:
         """An agent that appears after reset (the Parallel API allows it) starts its accounting now."""
         self.agents.append(agent)
-        self.returns[agent], self.lengths[agent], self.fallbacks[agent] = 0.0, 0, 0
+        self.returns[agent], self.lengths[agent], self.fallbacks[agent], self.results[agent] = 0.0, 0, 0, 0
         self.terminated[agent] = self.truncated[agent] = False
 
 
@@ -90,8 +91,8 @@ class Episode:
         self.record = EpisodeRecord(
             episode=episode, seed=seed, agents=list(agents),
             returns=dict.fromkeys(agents, 0.0), lengths=dict.fromkeys(agents, 0),
-            terminated=dict.fromkeys(agents, False), truncated=dict.fromkeys(agents, False),
-            fallbacks=dict.fromkeys(agents, 0), collisions={})
+            results=dict.fromkeys(agents, 0), terminated=dict.fromkeys(agents, False),
+            truncated=dict.fromkeys(agents, False), fallbacks=dict.fromkeys(agents, 0), collisions={})
         self._digests = {a: hashlib.blake2b(digest_size=16) for a in agents}
 
     def _give(self, agent: str, observation: Any, info: Any) -> None:
@@ -167,11 +168,13 @@ class ParallelEpisode(Episode):
         rec.steps += 1
         rec.capped = capped = bool(self.max_steps and rec.steps >= self.max_steps and self.env.agents)
         returns, lengths, terminated, truncated = rec.returns, rec.lengths, rec.terminated, rec.truncated
+        counted = rec.results
         results = []
         for agent in acting:  # hot loop: locals, no attribute lookups per agent
             reward = float(rewards.get(agent, 0.0))
             returns[agent] += reward
             lengths[agent] += 1
+            counted[agent] += 1
             term, trunc = bool(terms.get(agent, False)), bool(truncs.get(agent, False))
             trunc = trunc or (capped and not term)
             terminated[agent] = term
@@ -265,6 +268,7 @@ class AECEpisode(Episode):
             term, trunc = ends[agent]
             trunc = trunc or (capped and not term)
             rec.terminated[agent], rec.truncated[agent] = term, trunc
+            rec.results[agent] += 1
             info = infos[agent]
             if info:
                 self._count(rec, agent, info)

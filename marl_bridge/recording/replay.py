@@ -1,14 +1,17 @@
 """Replay verification: does a recorded team trace reproduce?
 
-The env is rebuilt from the run card's config, each recorded episode is reset with its recorded seed,
-and every joint step is driven by the actions the env actually received (StepResult.action, i.e. after
-fallbacks). Each recorded observation, reward, termination and truncation must come out again, bit for
+The env is rebuilt from the run card's config and driven by the same team core as the run (TeamRun):
+each recorded episode is reset with its recorded seed, and every observation is answered with the action
+the env actually received (StepResult.action, i.e. after fallbacks and the shield); turn-based (AEC)
+runs replay turn by turn. Each recorded observation, reward, termination and truncation must come out again, bit for
 bit; the first difference is reported by agent, episode and step.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from array import array
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from marl_bridge.config import ConfigError, from_dict
-from marl_bridge.envs.episode import TeamEpisode
+from marl_bridge.config import ConfigError, ShieldConfig, from_dict
+from marl_bridge.envs.episode import AgentResult, EpisodeRecord
 from marl_bridge.envs.team import build_team
+from marl_bridge.nodes.wire import Parsed
+from marl_bridge.safety.events import SafetyEventData
+from marl_bridge.team.clock import FakeClock
+from marl_bridge.team.run import TeamRun
 
 
 @dataclass(frozen=True)
@@ -60,42 +67,97 @@ def read_trace(bag: Path) -> Trace:
     return Trace(observations, dict(results))
 
 
+class _Replayer:
+    """The Outlet of a replay: compares what the run sends out with the bag, and answers each observation
+    with the action the env received in the recording."""
+
+    def __init__(self, trace: Trace, card: dict[str, Any]) -> None:
+        self.trace = trace
+        self.seeds = [rec["seed"] for rec in card["episodes"]]
+        self.lengths = [rec["steps"] for rec in card["episodes"]]
+        self.aborted = [bool(rec.get("aborted")) for rec in card["episodes"]]
+        self.run: TeamRun | None = None
+        self.due: tuple[int, int, dict[str, Any]] | None = None
+        self.divergence: Divergence | None = None
+
+    def diverged(self, divergence: Divergence) -> None:
+        if self.divergence is None:
+            self.divergence = divergence
+            assert self.run is not None
+            self.run.finish("diverged")
+
+    def observations(self, episode: int, step: int, encoded: dict[str, Any]) -> None:
+        for agent, data in encoded.items():
+            recorded = self.trace.observations.get((episode, step, agent))
+            if recorded is not None and recorded.tobytes() != data.tobytes():
+                return self.diverged(Divergence(agent, episode, step, "observation", recorded.tolist(), data.tolist()))
+        self.due = (episode, step, dict(encoded))
+        return None
+
+    def results(self, episode: int, step: int, results: list[AgentResult], actions: dict[str, Any]) -> None:
+        recorded = self.trace.results.get((episode, step), {})
+        for r in results:
+            got = recorded.get(r.agent)
+            if got is None:
+                return self.diverged(Divergence(r.agent, episode, step, "step result", "missing", "agent was live"))
+            for field, replayed in (("reward", r.reward), ("terminated", r.terminated), ("truncated", r.truncated)):
+                if getattr(got, field) != replayed:
+                    return self.diverged(Divergence(r.agent, episode, step, field, getattr(got, field), replayed))
+        return None
+
+    def event(self, ev: SafetyEventData) -> None:
+        pass
+
+    def episode_end(self, rec: EpisodeRecord) -> None:
+        assert self.run is not None
+        if rec.steps != self.lengths[rec.episode] and not self.aborted[rec.episode]:
+            self.diverged(Divergence("<team>", rec.episode, rec.steps, "episode length", self.lengths[rec.episode],
+                                     rec.steps))
+        elif rec.episode + 1 < len(self.seeds):
+            self.run.seed_override = self.seeds[rec.episode + 1]
+
+    def sim_time(self, seconds: float) -> None:
+        pass
+
+    def ended(self, status: str) -> None:
+        pass
+
+
 def replay(bag: Path, card: dict[str, Any]) -> Divergence | None:
-    """Replay `bag` against the env of `card`; None when everything is reproduced."""
+    """Replay `bag` against the env of `card` through the team core; None when everything is reproduced.
+
+    The recorded actions are what the env received (after fallbacks and the shield), so the replay runs
+    without a shield and answers every observation with them."""
     cfg = from_dict(card["config"], source=f"run card of {bag}")
-    team = build_team(cfg)
-    env, obs_codecs, act_codecs = team.env, team.obs_codecs, team.act_codecs
+    cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, episodes=len(card["episodes"])),
+                              safety=dataclasses.replace(cfg.safety, shield=ShieldConfig()))
     trace = read_trace(bag)
     if not trace.results:
         raise ConfigError(f"{bag}: no step results recorded; record with a recorder subscribed from the start")
-    episode = TeamEpisode(env, obs_codecs, cfg.supervisor.max_steps)
-    for rec in card["episodes"]:
-        ep = rec["episode"]
-        encoded = episode.reset(ep, rec["seed"])
-        step = 0
-        while not episode.done and (ep, step) in trace.results:
-            for agent, data in encoded.items():
-                recorded = trace.observations.get((ep, step, agent))
-                if recorded is not None and recorded.tobytes() != data.tobytes():
-                    return Divergence(agent, ep, step, "observation", recorded.tolist(), data.tolist())
-            step_results = trace.results[(ep, step)]
-            missing = [a for a in encoded if a not in step_results]
-            if missing:
-                return Divergence(missing[0], ep, step, "step result", "missing", "agent was live")
-            actions = {a: act_codecs[a].decode(np.asarray(step_results[a].action)) for a in encoded}
-            fallback = {a for a in encoded if step_results[a].fallback}
-            for r in episode.step(actions, fallback):
-                got = step_results[r.agent]
-                for field, replayed in (("reward", r.reward), ("terminated", r.terminated),
-                                        ("truncated", r.truncated)):
-                    if getattr(got, field) != replayed:
-                        return Divergence(r.agent, ep, step, field, getattr(got, field), replayed)
-            encoded = episode.encoded
-            step += 1
-        if step != rec["steps"] and not rec.get("aborted"):
-            return Divergence("<team>", ep, step, "episode length", rec["steps"], step)
-    env.close()
-    return None
+    team = build_team(cfg)
+    replayer = _Replayer(trace, card)
+    run = replayer.run = TeamRun(cfg, team, replayer, clock=FakeClock())
+    run.seed_override = replayer.seeds[0] if replayer.seeds else None
+    run.start([])
+    while not run.finished:
+        assert replayer.due is not None
+        episode, step, encoded = replayer.due
+        replayer.due = None
+        recorded = trace.results.get((episode, step))
+        if recorded is None and replayer.aborted[episode]:
+            run.reset(replayer.seeds[episode + 1] if episode + 1 < len(replayer.seeds) else None)
+            if episode + 1 >= len(replayer.seeds):
+                run.finish("complete")
+            continue
+        for agent in encoded:
+            got = (recorded or {}).get(agent)
+            if got is None:
+                replayer.diverged(Divergence(agent, episode, step, "step result", "missing", "agent was live"))
+                break
+            codec = team.act_codecs[agent]
+            run.offer(agent, Parsed(0, 0, agent, episode, step, codec.layout, array("d", got.action)))
+    team.env.close()
+    return replayer.divergence
 
 
 def load_card(bag: Path, card_path: Path | None) -> tuple[dict[str, Any], Path]:

@@ -134,6 +134,8 @@ class TeamRun:
     def _proceed(self) -> None:
         """Send the next observations, unless e-stopped or paused without grants (then hold them: the
         robots get a stop command and the team waits)."""
+        if self.phase is Phase.FINISHED:
+            return
         if self.latch.engaged or not self.grants.take():
             self.phase = Phase.HELD
             if self.world is not None:
@@ -203,6 +205,8 @@ class TeamRun:
                 self.outlet.sim_time(self.world.sim_time or 0.0)
             self._world_events(results)
         self.outlet.results(self.episode_index, self.step_index, results, settlement.pending)
+        if self.phase is Phase.FINISHED:  # an outlet may end the run (replay at a divergence)
+            return
         if self.episode.done:
             self._end_episode()
         else:

@@ -133,3 +133,24 @@ def test_unwritable_out_or_record_is_exit_2_before_anything_starts(tmp_path: Pat
                 "--record", str(blocker / "bag"))
     assert proc.returncode == 2 and f"--record {blocker}: cannot write there" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "out" / "run_card.json").exists()
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_an_unsupported_space_is_exit_2_naming_the_agent(tmp_path: Path, command: str) -> None:
+    config = tmp_path / "sequence.yaml"
+    config.write_text((CONFIG_DIR / "point_team.yaml").read_text().replace(
+        "marl_bridge.envs.point_team:parallel_env", "late_joiner:sequence_env").replace(
+        "n_agents: 4\n        max_cycles: 60", "max_cycles: 6"))
+    helpers = str(Path(__file__).resolve().parents[1] / "helpers")
+    proc = subprocess.run([*CLI, command, str(config), *(["--out", str(tmp_path / "out")] if command == "run" else [])],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": helpers})
+    assert proc.returncode == 2, proc.stderr
+    assert "observation space of 'scout'" in proc.stderr and "unsupported space Sequence" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+
+
+def test_check_names_the_api_of_a_turn_based_env() -> None:
+    proc = _cli("check", str(CONFIG_DIR / "tictactoe.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    assert "ok (aec API)" in proc.stdout and "action_mask" in proc.stdout

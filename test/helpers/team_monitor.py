@@ -33,7 +33,7 @@ class TeamMonitor(Node):
 
     def expect(self, card: dict) -> Future:
         """A future done once every step result and safety event the run card counts has arrived."""
-        results = sum(sum(ep["lengths"].values()) for ep in card["episodes"])
+        results = sum(sum(ep["results"].values()) for ep in card["episodes"])
         events = sum(sum(c.values()) for c in card["safety_events"]["by_agent"].values())
         self._expect = (results, events, Future())
         self._check()

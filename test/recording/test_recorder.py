@@ -109,3 +109,23 @@ def test_replay_names_the_first_divergence_of_a_tampered_action(recorded: tuple[
     assert proc.returncode == 1, proc.stdout + proc.stderr
     # PointTeam's reward follows the position after the move, so the changed action shows at once
     assert f"first divergence: agent {agent!r}, episode 1, step 3: reward" in proc.stdout, proc.stdout
+
+
+def test_turn_based_run_records_every_turn_and_replays(tmp_path: Path) -> None:
+    """tictactoe (AEC): each turn's step results reach every agent, all of them are in the bag, and
+    the replay reproduces the games turn by turn."""
+    bag = tmp_path / "bag"
+    proc = subprocess.run([sys.executable, "-P", "-m", "marl_bridge.cli", "run", str(CONFIG_DIR / "tictactoe.yaml"),
+                           "--episodes", "3", "--out", str(tmp_path), "--record", str(bag), "--no-progress"],
+                          capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert proc.returncode == 0, proc.stderr
+    card = json.loads((tmp_path / "run_card.json").read_text())
+    assert card["env"]["api"] == "aec"
+    for agent in card["agents"]:
+        assert card["recording"]["messages"][f"/tictactoe/{agent}/step_result"] == sum(
+            ep["results"][agent] for ep in card["episodes"])
+        assert card["recording"]["messages"][f"/tictactoe/{agent}/action"] == sum(
+            ep["lengths"][agent] for ep in card["episodes"])
+    proc = _cli("replay", str(bag))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "reproduced: 3 episodes" in proc.stdout

@@ -1,0 +1,299 @@
+"""The team core with a fake clock: every timed rule is exact, no DDS, no wall clock.
+
+Each test drives a TeamRun as the supervisor node would (start, offer, poll, tick, services) and reads
+what it sent out through a recording Outlet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from array import array
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import CONFIG_DIR
+from tape import Tape
+
+from marl_bridge.config import FallbackConfig, RunConfig, load
+from marl_bridge.envs.team import build_team
+from marl_bridge.nodes.wire import Parsed
+from marl_bridge.team import FakeClock, Phase, TeamRun
+
+DEADLINE = 0.5
+
+
+def point_cfg(*, episodes: int = 1, fallback: FallbackConfig | None = None, realtime: bool = False,
+              **safety: Any) -> RunConfig:
+    cfg = load(CONFIG_DIR / "point_team.yaml")
+    sup = dataclasses.replace(cfg.supervisor, step_deadline_s=DEADLINE, fallback=fallback or cfg.supervisor.fallback,
+                              mode="realtime" if realtime else "lockstep", control_rate_hz=2.0 if realtime else 0.0)
+    env = dataclasses.replace(cfg.env, kwargs={"n_agents": 2, "max_cycles": 5})
+    return dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, episodes=episodes), env=env, supervisor=sup,
+                               safety=dataclasses.replace(cfg.safety, **safety))
+
+
+def started(cfg: RunConfig) -> tuple[TeamRun, Tape, FakeClock]:
+    tape, clock = Tape(), FakeClock(100.0)
+    run = TeamRun(cfg, build_team(cfg), tape, clock=clock)
+    run.start([])
+    return run, tape, clock
+
+
+def answer(run: TeamRun, agent: str, values: Any = (0.5, -0.5), *, episode: int | None = None,
+           step: int | None = None, name: str | None = None, layout: int | None = None,
+           entropy: float = math.nan) -> None:
+    codec = run.team.act_codecs[agent]
+    run.offer(agent, Parsed(0, 0, name or agent, run.episode_index if episode is None else episode,
+                            run.step_index if step is None else step, codec.layout if layout is None else layout,
+                            array("d", values), entropy))
+
+
+def stepped_actions(tape: Tape) -> dict[str, Any]:
+    return tape.stepped[-1][3]
+
+
+def test_lockstep_steps_when_every_agent_answered() -> None:
+    run, tape, clock = started(point_cfg())
+    assert tape.sent[-1][:2] == (0, 0) and set(tape.sent[-1][2]) == {"robot_0", "robot_1"}
+    answer(run, "robot_0", entropy=1.5)
+    assert not tape.stepped and run.phase is Phase.AWAITING
+    clock.advance(0.25)
+    answer(run, "robot_1")
+    assert len(tape.stepped) == 1 and tape.sent[-1][:2] == (0, 1)
+    assert not tape.events
+    assert list(run.stats.latency["robot_1"]) == [0.25]
+    assert run.stats.entropy() == {"robot_0": 1.5, "robot_1": None}
+
+
+def test_deadline_is_exact_and_fills_only_the_missing() -> None:
+    run, tape, clock = started(point_cfg())
+    answer(run, "robot_0")
+    clock.advance(DEADLINE - 1e-9)
+    run.poll()
+    assert not tape.stepped
+    clock.advance(1e-9)
+    run.poll()
+    assert tape.kinds() == ["deadline_miss"] and tape.events[0].agent == "robot_1"
+    assert tape.events[0].value == pytest.approx(DEADLINE)
+    (_, _, results, actions) = tape.stepped[-1]
+    assert {r.agent: r.fallback for r in results} == {"robot_0": False, "robot_1": True}
+    np.testing.assert_array_equal(actions["robot_1"], np.zeros(2, np.float32))
+    assert run.stats.deadline_misses == {"robot_0": 0, "robot_1": 1}
+
+
+@pytest.mark.parametrize(("mutate", "kind", "verdict"), [
+    ({"values": (math.nan, 0.0)}, "invalid_action", "fallback"),
+    ({"values": (2.0, 0.0)}, "invalid_action", "fallback"),
+    ({"values": (0.1,)}, "invalid_action", "fallback"),
+    ({"layout": 12345}, "invalid_action", "fallback"),
+    ({"step": 0}, "stale_action", "ignore"),
+    ({"step": 5}, "future_action", "ignore"),
+    ({"episode": 3}, "future_action", "ignore"),
+    ({"name": "robot_1"}, "wrong_agent", "ignore"),
+    ({"name": "intruder"}, "unknown_agent", "ignore"),
+])
+def test_every_bad_answer_has_its_event_and_outcome(mutate: dict[str, Any], kind: str, verdict: str) -> None:
+    run, tape, _ = started(point_cfg())
+    answer(run, "robot_1")
+    answer(run, "robot_0")  # step 0 done: the bad message is checked against step 1
+    answer(run, "robot_1")
+    answer(run, "robot_0", **mutate)
+    assert tape.kinds() == [kind]
+    if verdict == "fallback":
+        assert len(tape.stepped) == 2 and tape.stepped[-1][2][0].fallback  # stepped at once, on the fallback
+    else:
+        assert len(tape.stepped) == 1  # ignored: still waiting for robot_0
+        answer(run, "robot_0")
+        assert len(tape.stepped) == 2 and not tape.stepped[-1][2][0].fallback
+
+
+def test_duplicate_answer_is_ignored_and_the_first_counts() -> None:
+    run, tape, _ = started(point_cfg())
+    answer(run, "robot_0", (0.25, 0.25))
+    answer(run, "robot_0", (-1.0, -1.0))
+    answer(run, "robot_1")
+    assert tape.kinds() == ["duplicate_action"]
+    np.testing.assert_array_equal(stepped_actions(tape)["robot_0"], np.float32([0.25, 0.25]))
+
+
+def test_unreadable_bytes_are_an_event_and_left_to_the_deadline() -> None:
+    run, tape, clock = started(point_cfg())
+    run.unreadable("robot_0", "malformed")
+    answer(run, "robot_1")
+    assert tape.kinds() == ["invalid_action"] and not tape.stepped
+    clock.advance(DEADLINE)
+    run.poll()
+    assert tape.kinds() == ["invalid_action", "deadline_miss"] and len(tape.stepped) == 1
+
+
+@pytest.mark.parametrize(("fallback", "expected"), [
+    (FallbackConfig("zero"), [0.0, 0.0]),
+    (FallbackConfig("hold"), [0.25, -0.75]),
+    (FallbackConfig("value", (0.5, 0.5)), [0.5, 0.5]),
+])
+def test_fallback_kinds(fallback: FallbackConfig, expected: list[float]) -> None:
+    run, tape, clock = started(point_cfg(fallback=fallback))
+    answer(run, "robot_0", (0.25, -0.75))
+    answer(run, "robot_1")
+    answer(run, "robot_1")
+    clock.advance(DEADLINE)
+    run.poll()
+    np.testing.assert_array_equal(stepped_actions(tape)["robot_0"], np.float32(expected))
+
+
+def test_clamp_to_bounds_clips_instead_of_falling_back() -> None:
+    from marl_bridge.config import ShieldConfig
+
+    run, tape, _ = started(point_cfg(shield=ShieldConfig(clamp_to_bounds=True)))
+    answer(run, "robot_0", (3.0, -0.5))
+    answer(run, "robot_1")
+    assert tape.kinds() == ["action_clamped"]
+    np.testing.assert_array_equal(stepped_actions(tape)["robot_0"], np.float32([1.0, -0.5]))
+    assert not tape.stepped[-1][2][0].fallback
+
+
+def test_events_are_counted_all_and_published_up_to_the_limit_per_second() -> None:
+    run, tape, clock = started(point_cfg(event_rate_limit=3))
+    for _ in range(10):
+        answer(run, "robot_0", name="intruder")
+    assert tape.kinds() == ["unknown_agent"] * 3
+    assert run.desk.counts.by_agent["robot_0"]["unknown_agent"] == 10
+    clock.advance(1.0)
+    answer(run, "robot_0", name="intruder")
+    assert tape.kinds()[3:] == ["events_suppressed", "unknown_agent"]
+    assert tape.events[3].value == 7
+
+
+def test_estop_pause_holds_the_step_and_sends_it_again_on_release() -> None:
+    run, tape, _ = started(point_cfg())
+    answer(run, "robot_0")
+    assert run.engage("test")
+    assert not run.engage("again")  # latched
+    assert run.phase is Phase.HELD
+    answer(run, "robot_1")  # the step in flight was dropped
+    assert not tape.stepped and tape.kinds() == ["estop_engaged", "stale_action"]
+    assert run.resume()[0] and run.phase is Phase.HELD  # resume does not release the latch
+    assert run.release("test")
+    assert tape.sent[-1][:2] == (0, 0) and len(tape.sent) == 2
+    answer(run, "robot_0")
+    answer(run, "robot_1")
+    assert len(tape.stepped) == 1
+    assert run.latch.history[0]["released"] == {"episode": 0, "step": 0, "wall_s": 0.0}
+
+
+def test_estop_end_episode_aborts_and_release_starts_the_next() -> None:
+    run, tape, _ = started(point_cfg(episodes=2, estop_action="end_episode"))
+    answer(run, "robot_0")
+    answer(run, "robot_1")
+    run.engage("test")
+    assert [r.aborted for r in tape.episodes] == [True] and tape.episodes[0].steps == 1
+    run.release("test")
+    assert tape.sent[-1][:2] == (1, 0)
+
+
+def test_pause_completes_the_step_in_flight_then_grants_steps_one_by_one() -> None:
+    run, tape, _ = started(point_cfg())
+    ok, message = run.pause()
+    assert ok and "pausing after step 0" in message
+    answer(run, "robot_0")
+    answer(run, "robot_1")
+    assert run.phase is Phase.HELD and len(tape.sent) == 1
+    assert run.grant(2) == (True, "2 more step(s) granted")
+    for step in (1, 2):
+        assert tape.sent[-1][:2] == (0, step)
+        answer(run, "robot_0")
+        answer(run, "robot_1")
+    assert run.phase is Phase.HELD and len(tape.sent) == 3
+    assert run.resume() == (True, "resumed")
+    assert tape.sent[-1][:2] == (0, 3)
+    assert run.grant(1) == (False, "step applies while paused (call pause first)")
+
+
+def test_lost_actor_is_not_waited_for_and_rejoins_on_its_next_answer() -> None:
+    run, tape, clock = started(point_cfg(lost_after_steps=2))
+    for _ in range(2):
+        answer(run, "robot_0")
+        clock.advance(DEADLINE)
+        run.poll()
+    assert tape.kinds() == ["deadline_miss", "actor_lost", "deadline_miss"]
+    answer(run, "robot_0")  # robot_1 is lost: step 2 settles on its fallback at once
+    assert len(tape.stepped) == 3 and tape.stepped[-1][2][1].fallback
+    answer(run, "robot_1", step=3)
+    assert tape.kinds()[-1] == "actor_rejoined"
+    assert run.liveness.to_dict() == {"robot_1": [{"lost": {"episode": 0, "step": 1, "why": "no action for 2 "
+                                                            "consecutive steps"},
+                                                   "rejoined": {"episode": 0, "step": 3}}]}
+    answer(run, "robot_0")  # step 3 opened while robot_1 was lost: settled on its fallback
+    assert len(tape.stepped) == 4 and tape.stepped[-1][2][1].fallback
+    answer(run, "robot_0")
+    assert len(tape.stepped) == 4  # step 4: waited for again
+    answer(run, "robot_1")
+    assert len(tape.stepped) == 5 and not tape.stepped[-1][2][1].fallback
+
+
+def test_actor_leaving_the_graph_is_lost_at_once() -> None:
+    run, tape, _ = started(point_cfg(lost_after_steps=5))
+    run.actor_left("robot_1")
+    answer(run, "robot_0", step=0)
+    assert tape.kinds() == ["actor_lost"]
+    assert len(tape.stepped) == 0  # lost after the step opened: this step still waits for the deadline
+    run.actor_left("robot_1")
+    assert tape.kinds() == ["actor_lost"]
+
+
+def test_realtime_tick_closes_the_step_and_late_answers_are_duplicates() -> None:
+    run, tape, _ = started(point_cfg(realtime=True))
+    answer(run, "robot_0")
+    answer(run, "robot_1")
+    assert run.phase is Phase.APPLIED and not tape.stepped
+    answer(run, "robot_0")
+    assert tape.kinds() == ["duplicate_action"]
+    run.tick()
+    assert len(tape.stepped) == 1 and run.phase is Phase.AWAITING
+    run.tick()  # nobody answered: fallbacks for both, step at the tick
+    assert len(tape.stepped) == 2 and tape.kinds().count("deadline_miss") == 2
+
+
+def test_agents_leaving_are_no_longer_asked() -> None:
+    cfg = point_cfg()
+    cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, kwargs={"n_agents": 2, "max_cycles": 40}))
+    run, tape, _ = started(cfg)
+    while not run.finished:
+        for agent in tape.sent[-1][2]:
+            obs = run.team.obs_codecs[agent].decode(tape.sent[-1][2][agent])
+            answer(run, agent, tuple(np.clip(2 * (obs[2:4] - obs[:2]), -1, 1)))
+    asked = [set(enc) for _, _, enc in tape.sent]
+    assert asked[0] == {"robot_0", "robot_1"} and len(asked[-1]) == 1  # one reached its goal first
+    assert tape.episodes[0].terminated == dict.fromkeys(["robot_0", "robot_1"], True)
+
+
+def test_agents_joining_after_reset_are_asked_from_their_first_step() -> None:
+    cfg = point_cfg()
+    cfg = dataclasses.replace(cfg, env=dataclasses.replace(
+        cfg.env, entry_point="late_joiner:parallel_env", kwargs={"join_at": 2, "max_cycles": 4}))
+    run, tape, _ = started(cfg)
+    while not run.finished:
+        for agent in tape.sent[-1][2]:
+            answer(run, agent, (0.5,))
+    assert [sorted(enc) for _, _, enc in tape.sent] == [["scout"], ["scout"], ["helper", "scout"],
+                                                        ["helper", "scout"]]
+    rec = tape.episodes[0]
+    assert rec.lengths == {"scout": 4, "helper": 2} and set(rec.observation_digest) == {"scout", "helper"}
+
+
+def test_reset_service_aborts_and_uses_the_given_seed() -> None:
+    run, tape, _ = started(point_cfg(episodes=2))
+    answer(run, "robot_0")
+    answer(run, "robot_1")
+    assert run.reset(1234) == (True, "episode 1 started with seed 1234")
+    assert tape.episodes[0].aborted and tape.sent[-1][:2] == (1, 0)
+
+
+def test_interrupt_keeps_what_was_done() -> None:
+    run, tape, _ = started(point_cfg())
+    run.finish("interrupted: test")
+    assert run.finished and tape.status == "interrupted: test"
+    answer(run, "robot_0")  # after the end: nothing is stepped
+    assert not tape.stepped
