@@ -66,10 +66,10 @@ from marl_bridge.config import (
 from marl_bridge.envs.factory import make_env
 from marl_bridge.msg import Action, Observation
 from marl_bridge.nodes.spin import ros_session, spin_until
-from marl_bridge.nodes.supervisor import SupervisorNode
 from marl_bridge.nodes.topics import STREAM_QOS, agent_topic
 from marl_bridge.nodes.wire import ActionWriter, ObservationWriter, Parsed, parse_action, parse_observation
 from marl_bridge.safety.fallback import zero_action
+from marl_bridge.team.run import TeamRun
 
 TOPOLOGIES = ("single", "actors", "multiprocess")
 TEAMS = ("hand", "hand_raw", "bridge")  # references first; "hand" is the one the target names
@@ -266,13 +266,13 @@ def run_hand(env_cfg: EnvConfig, topology: str, stamps: Stamps, raw: bool) -> No
 def run_bridge(env_cfg: EnvConfig, topology: str, stamps: Stamps, out: Path) -> None:
     """`marl_bridge` as a user runs it; the only addition is the step stamp, taken where the hand-written
     lockstep takes it (every action in, before env.step)."""
-    step = SupervisorNode._step
+    step = TeamRun._step
 
-    def stamped(self: SupervisorNode) -> None:
+    def stamped(self: TeamRun) -> None:
         stamps.mark()
         step(self)
 
-    SupervisorNode._step = stamped  # type: ignore[method-assign]
+    TeamRun._step = stamped  # type: ignore[method-assign]
     card = run_team(run_config(env_cfg, topology), out)
     (out / "card.json").write_text(json.dumps({"status": card["status"],
                                                 "deadline_misses": card["deadline_misses"]}))

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from marl_bridge.config import ConfigError, RunConfig, dump_yaml, from_dict, load
+from marl_bridge.envs.backends import backend as find_backend
+from marl_bridge.envs.backends import offline
 from marl_bridge.envs.team import build_team
 from marl_bridge.nodes.topics import agent_ns
 
@@ -68,7 +70,7 @@ def _write(cfg: RunConfig) -> Path:
 
 
 def _team_agents(cfg: RunConfig) -> list[str]:
-    team = build_team(cfg, backend="mujoco" if cfg.env.backend in ("hardware", "auto") else None)
+    team = build_team(cfg, backend=offline(cfg.env.backend))
     team.env.close()
     return team.agents
 
@@ -105,7 +107,7 @@ def sim_team(config: str | Path, *, n_robots: int | None = None, seed: int | Non
              record_dir: str = "") -> Bringup:
     """Supervisor on the config's simulation (MuJoCo for robot worlds) and one actor per agent."""
     cfg = effective_config(config, n_robots=n_robots, seed=seed, out_dir=out_dir,
-                           backend="mujoco" if load(config).env.backend else None,
+                           backend=offline(load(config).env.backend),
                            required_listeners=1 if recorder else None)
     path = _write(cfg)
     agents = _team_agents(cfg)
@@ -134,10 +136,11 @@ def hardware_team(config: str | Path, *, backend: str | None = None, seed: int |
     simulated bases in place of robots when asked (drivers:=true)."""
     cfg = effective_config(config, seed=seed, out_dir=out_dir, backend=backend,
                            required_listeners=1 if recorder else None)
-    if cfg.env.backend not in ("hardware", "auto", "mujoco") or cfg.hardware is None:
-        raise ConfigError(f"{cfg.source}: hardware bring-up needs env.backend hardware, auto or mujoco and a "
-                          "hardware section")
-    if cfg.env.backend == "mujoco" and drivers:
+    chosen = find_backend(cfg.env.backend, f"{cfg.source}: env.backend") if cfg.env.backend else None
+    if chosen is None or cfg.hardware is None:
+        raise ConfigError(f"{cfg.source}: hardware bring-up needs a robot world's env.backend (hardware, auto "
+                          "or mujoco) and a hardware section")
+    if chosen.simulated and drivers:
         raise ConfigError(f"{cfg.source}: backend:=mujoco simulates the robots in the supervisor; drivers:=true "
                           "(simulated bases for the hardware adapter) has nothing to drive")
     path = _write(cfg)

@@ -139,9 +139,10 @@ def cmd_check(cfg: RunConfig) -> int:
 def check_policies(cfg: RunConfig) -> None:
     """Build every policy once before a run starts (the spaces do not depend on the backend), so a model
     that does not fit its agent is exit 2 here, not a dead actor process and a run on fallbacks."""
+    from marl_bridge.envs.backends import offline
     from marl_bridge.envs.team import build_team
 
-    team = build_team(cfg, backend="mujoco" if cfg.env.backend else None)
+    team = build_team(cfg, backend=offline(cfg.env.backend))
     try:
         team.build_policies(cfg)
     finally:

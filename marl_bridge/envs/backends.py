@@ -34,6 +34,12 @@ class Backend:
     simulated: bool
     waits_for_robots: bool = False
     fallback: str | None = None
+    starts_on: str | None = None  # a decision: the backend whose body listens for the robots meanwhile
+
+    @property
+    def robots_backend(self) -> str:
+        """The backend built while the supervisor waits for the robots."""
+        return self.starts_on or self.name
 
     @property
     def needs_hardware_config(self) -> bool:
@@ -46,7 +52,7 @@ BUILT_IN = {
     HARDWARE: Backend(HARDWARE, "real robots: nav_msgs/Odometry in, geometry_msgs/Twist out",
                       "marl_bridge.envs.robots.hardware:hardware_body", simulated=False, waits_for_robots=True),
     AUTO: Backend(AUTO, "hardware when every robot's odometry appears in time, else MuJoCo", None,
-                  simulated=False, waits_for_robots=True, fallback=MUJOCO),
+                  simulated=False, waits_for_robots=True, fallback=MUJOCO, starts_on=HARDWARE),
 }
 
 
@@ -76,3 +82,13 @@ def in_process(name: str) -> str:
     """The backend a run without ROS uses for `name`: a decision resolves to its simulated fallback."""
     entry = backend(name, "env.backend") if name else None
     return entry.fallback if entry is not None and entry.body is None and entry.fallback else name
+
+
+def offline(name: str) -> str | None:
+    """The backend to build a robot world with when no robot may be touched (agents and spaces for a
+    check, a launch file or a driver's start pose): the named one if it is simulated, else MuJoCo.
+    None for an env that is no robot world (no backend)."""
+    if not name:
+        return None
+    entry = backend(name, "env.backend")
+    return name if entry.simulated and entry.body is not None else MUJOCO

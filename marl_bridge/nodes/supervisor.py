@@ -1,8 +1,9 @@
 """The supervisor node: ROS wiring around one TeamRun (marl_bridge.team), which decides everything.
 
-It publishes what the run sends out (observations as bytes, per-agent step results, safety events,
-episode summaries, /clock in simulation), feeds it what arrives (actions, services, the e-stop topic)
-and drives its timers: the deadline check, the real-time control tick, readiness and graph liveness.
+Its publishers (nodes/team_out.py) carry what the run sends out: observations as bytes, per-agent step
+results, safety events, episode summaries, /clock in simulation. The node feeds the run what arrives
+(actions, services, the e-stop topic) and drives its timers: the deadline check, the real-time control
+tick, readiness and graph liveness.
 With a backend that waits for robots it also waits for their odometry and, where the backend allows,
 runs the MuJoCo world instead. Every callback returns quickly; nothing waits inside one. Config arrives
 as ROS parameters (dotted names, see marl_bridge.config), so `marl-bridge run`, `ros2 run` and launch
@@ -12,29 +13,25 @@ files configure it the same way.
 from __future__ import annotations
 
 import time
-from array import array
 from collections.abc import Callable
 from typing import Any
 
 from rclpy.clock import Clock, ClockType
 from rclpy.duration import Duration
-from rclpy.event_handler import PublisherEventCallbacks
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.task import Future
-from rosgraph_msgs.msg import Clock as ClockMsg
 from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from marl_bridge.envs.backends import backend as find_backend
-from marl_bridge.envs.episode import AgentResult, EpisodeRecord
+from marl_bridge.envs.episode import EpisodeRecord
 from marl_bridge.envs.team import build_team
-from marl_bridge.msg import Action, ActorStatus, AgentSpec, EpisodeSummary, Observation, SafetyEvent, StepResult
+from marl_bridge.msg import Action, ActorStatus
 from marl_bridge.nodes.params import config_from_node
-from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, STREAM_QOS, agent_topic, ros_names, team_topic
-from marl_bridge.nodes.wire import ObservationWriter, WireError, parse_action
-from marl_bridge.recording.run_card import info_json
-from marl_bridge.safety.events import SafetyEventData
+from marl_bridge.nodes.team_out import TeamPublishers
+from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, agent_topic, ros_names, team_topic
+from marl_bridge.nodes.wire import WireError, parse_action
 from marl_bridge.srv import Reset, Step
 from marl_bridge.team.card import run_card
 from marl_bridge.team.run import TeamRun
@@ -50,41 +47,29 @@ class SupervisorNode(Node):
                          automatically_declare_parameters_from_overrides=True, cli_args=cli_args)
         self.cfg = cfg = config_from_node(self)
         self.topology = topology or cfg.run.topology
-        self.on_episode = on_episode
         sup = cfg.supervisor
         self.team = t = sup.team
         # A backend that waits for robots starts on the hardware adapter; the ready check waits for their
         # odometry and, where the backend has a fallback (auto), swaps in the simulated world.
         self.backend = find_backend(cfg.env.backend, "env.backend") if cfg.env.backend else None
         self._robots_pending = self.backend is not None and self.backend.waits_for_robots
-        team = build_team(cfg, backend="hardware" if self._robots_pending else None)
+        team = build_team(cfg, backend=self.backend.robots_backend if self._robots_pending else None)
         if team.world is not None:
             team.world.bind_ros(self)
         self.agents = team.agents
         self.names = ros_names(self.agents)
-        self.run = TeamRun(cfg, team, self, backend_used="" if self._robots_pending else cfg.env.backend)
+        sim_time = bool(self.get_parameter("use_sim_time").value)
+        self.out = TeamPublishers(self, t, team, cfg.run.seed, sim_time=sim_time, on_episode=on_episode,
+                                  on_end=self._ended)
+        self.run = TeamRun(cfg, team, self.out, backend_used="" if self._robots_pending else cfg.env.backend)
         self.done: Future = Future()
         self.started_at = time.monotonic()
-        self._sim_time = bool(self.get_parameter("use_sim_time").value)
-
-        def pub(msg: Any, agent: str, name: str, qos: Any, **kw: Any) -> Any:
-            return self.create_publisher(msg, agent_topic(t, agent, name), qos, **kw)
-        self.obs_pubs = {a: pub(Observation, a, "observation", STREAM_QOS) for a in self.agents}
-        # Step results are serialized only for topics someone reads; the matched event keeps the count.
-        self.result_readers = dict.fromkeys(self.agents, 0)
-        self.result_pubs = {a: pub(StepResult, a, "step_result", STREAM_QOS,
-                                   event_callbacks=PublisherEventCallbacks(matched=self._readers_of(a)))
-                            for a in self.agents}
-        self.spec_pubs = {a: pub(AgentSpec, a, "spec", LATCHED_QOS) for a in self.agents}
-        # Observations and actions travel as serialized bytes (nodes/wire.py: the typed conversion was
-        # the largest cost of a step); they are ordinary Observation and Action messages on the wire.
+        # Observations and actions travel as serialized bytes (nodes/wire.py); they are ordinary
+        # Observation and Action messages on the wire.
         self.action_subs = {a: self.create_subscription(Action, agent_topic(t, a, "action"), self._action_cb(a),
                                                         STREAM_QOS, raw=True) for a in self.agents}
         self.status_subs = {a: self.create_subscription(ActorStatus, agent_topic(t, a, "status"), self._on_status,
                                                         LATCHED_QOS) for a in self.agents}
-        self.event_pub = self.create_publisher(SafetyEvent, team_topic(t, "safety_events"), EVENTS_QOS)
-        self.summary_pub = self.create_publisher(EpisodeSummary, team_topic(t, "episode_summary"), STREAM_QOS)
-        self.clock_pub = self.create_publisher(ClockMsg, "/clock", 10)
         run = self.run
         self.servers = [
             self.create_service(Reset, team_topic(t, "reset"), self._on_reset),
@@ -96,16 +81,6 @@ class SupervisorNode(Node):
             self.create_service(Trigger, team_topic(t, "estop_release"), self._trigger(
                 lambda: (run.release(f"service /{t}/estop_release"), "released"), "not engaged"))]
         self.estop_sub = self.create_subscription(Bool, team_topic(t, "estop"), self._on_estop_msg, 10)
-        # Observations go out from a per-agent byte writer; step results reuse one message per agent.
-        self._obs_out = {a: (ObservationWriter(a, team.obs_codecs[a].layout).pack, self.obs_pubs[a].publish)
-                         for a in self.agents}
-        self._result_msgs = {a: StepResult(agent=a) for a in self.agents}
-        self._clock_msg = ClockMsg()
-        for a in self.agents:
-            obs, act = team.obs_codecs[a], team.act_codecs[a]
-            self.spec_pubs[a].publish(AgentSpec(agent=a, observation_space=obs.json, action_space=act.json,
-                                                observation_layout=obs.layout, action_layout=act.layout,
-                                                run_seed=cfg.run.seed))
         # Timers run on the steady clock: with use_sim_time the node clock follows /clock, which this node
         # advances itself. The deadline is checked periodically (a quarter deadline, at most 50 ms): a
         # one-shot timer re-armed every step measured as the bridge's largest per-step overhead.
@@ -130,49 +105,32 @@ class SupervisorNode(Node):
         return self.run.frames
 
     # -- startup -------------------------------------------------------------------------------
-    def _readers_of(self, agent: str) -> Callable[[Any], None]:
-        def matched(info: Any) -> None:
-            self.result_readers[agent] = info.current_count
-        return matched
-
     def _on_status(self, msg: ActorStatus) -> None:
-        if msg.agent in self.obs_pubs and msg.state == ActorStatus.STATE_READY:
+        if msg.agent in self.out.obs_pubs and msg.state == ActorStatus.STATE_READY:
             self.run.ready[msg.agent] = msg.policy
 
     def _settle_robots(self) -> bool:
-        """Wait for every robot's odometry; True once the backend is settled."""
-        hw = self.cfg.hardware
-        assert hw is not None and self.backend is not None and self.run.world is not None
-        silent, waited = self.run.world.missing_robots(), time.monotonic() - self.started_at
-        if silent and waited < hw.wait_s:
-            return False
-        self._robots_pending = False
-        if not silent:
-            self.run.backend_used, self.run.backend_why = "hardware", "odometry from every robot"
-            self.get_logger().info(f"backend hardware: odometry from every robot after {waited:.1f} s")
-            return True
-        why = f"no odometry from {', '.join(silent)} within {hw.wait_s} s"
-        if self.backend.fallback is None:
-            self.run.backend_used, self.run.backend_why = "none", why
-            self.run.fail("stale_observation", f"{why}; backend {self.backend.name} has no fallback configured "
-                          "(backend: auto would run MuJoCo)", f"failed: {why}")
-            return False
-        self.run.swap_backend(build_team(self.cfg, backend=self.backend.fallback), self.backend.fallback,
-                              f"fallback: {why}")
-        self.run.desk(SafetyEventData("backend_fallback", "", 0, 0, f"{why}; running the MuJoCo world of the "
-                                      "same task instead", waited))
-        return True
+        """Wait for every robot's odometry (the run decides what happens when some stay silent)."""
+        assert self.cfg.hardware is not None and self.run.world is not None
+        waited = time.monotonic() - self.started_at
+        settled = self.run.settle_backend(self.run.world.missing_robots(), waited, self.cfg.hardware.wait_s,
+                                          lambda name: build_team(self.cfg, backend=name))
+        if settled is not None:
+            self._robots_pending = False
+            self.get_logger().info(f"backend {self.run.backend_used} after {waited:.1f} s ({self.run.backend_why})")
+        return bool(settled)
 
     def _check_ready(self) -> None:
         if self.run.finished or (self._robots_pending and not self._settle_robots()):
             return
         timeout = self.cfg.supervisor.startup_timeout_s
-        missing = [a for a in self.agents if a not in self.run.ready or self.obs_pubs[a].get_subscription_count() < 1
+        out = self.out
+        missing = [a for a in self.agents if a not in self.run.ready or out.obs_pubs[a].get_subscription_count() < 1
                    or self.action_subs[a].get_publisher_count() < 1]
         n = self.cfg.supervisor.required_listeners
-        unheard = [a for a in self.agents if self.result_pubs[a].get_subscription_count() < n
-                   or self.obs_pubs[a].get_subscription_count() < 1 + n]  # + the actor
-        if n and min(self.summary_pub.get_subscription_count(), self.event_pub.get_subscription_count()) < n:
+        unheard = [a for a in self.agents if out.result_pubs[a].get_subscription_count() < n
+                   or out.obs_pubs[a].get_subscription_count() < 1 + n]  # + the actor
+        if n and min(out.summary_pub.get_subscription_count(), out.event_pub.get_subscription_count()) < n:
             unheard.append("<team>")
         if (missing or unheard) and time.monotonic() - self.started_at <= timeout:
             return
@@ -180,8 +138,7 @@ class SupervisorNode(Node):
         if unheard:
             self.get_logger().warning(f"fewer than {n} listener(s) on the team topics of {', '.join(unheard)} "
                                       f"after {timeout} s; starting anyway: they may miss the first steps")
-        for agent, pub in self.result_pubs.items():  # the graph now; matched events keep it current
-            self.result_readers[agent] = max(self.result_readers[agent], pub.get_subscription_count())
+        out.count_readers()
         self.timers_[0].reset()
         if self.run.realtime:
             self.timers_[1].reset()
@@ -229,62 +186,7 @@ class SupervisorNode(Node):
             self.get_logger().warning(f"false on /{self.team}/estop ignored: the e-stop is latched; call "
                                       f"/{self.team}/estop_release to release it")
 
-    # -- the Outlet: what the run sends out ------------------------------------------------------
-    def _stamp(self) -> tuple[int, int]:
-        """(sec, nanosec): the node clock under sim time, else the cheaper wall clock (rclpy's
-        now().to_msg() costs about 5 us, a noticeable share of a fast step)."""
-        if self._sim_time:
-            t = self.get_clock().now().to_msg()
-            return t.sec, t.nanosec
-        return divmod(time.time_ns(), 1_000_000_000)
-
-    def observations(self, episode: int, step: int, encoded: dict[str, array]) -> None:
-        sec, nanosec = self._stamp()
-        out = self._obs_out
-        for agent, data in encoded.items():  # hot loop: locals, no lookups per field
-            pack, publish = out[agent]
-            publish(pack(sec, nanosec, episode, step, data))
-
-    def results(self, episode: int, step: int, results: list[AgentResult], actions: dict[str, Any]) -> None:
-        stamp = None
-        codecs = self.run.team.act_codecs
-        for r in results:
-            if not self.result_readers[r.agent]:
-                continue  # nobody listens (yet): skip the serialization; the run card keeps the totals
-            stamp = stamp or self._stamp()
-            msg = self._result_msgs[r.agent]
-            msg.header.stamp.sec, msg.header.stamp.nanosec = stamp
-            msg.episode, msg.step, msg.reward = episode, step, r.reward
-            msg.episode_return, msg.terminated, msg.truncated = r.episode_return, r.terminated, r.truncated
-            msg.fallback, msg.info_json = r.fallback, info_json(r.info)
-            msg.action = codecs[r.agent].pack(actions[r.agent]) if r.acted else array("d")
-            self.result_pubs[r.agent].publish(msg)
-
-    def event(self, ev: SafetyEventData) -> None:
-        msg = SafetyEvent(agent=ev.agent, episode=ev.episode, step=ev.step, kind=ev.kind, severity=ev.severity,
-                          value=float(ev.value), detail=ev.detail)
-        msg.header.stamp = self.get_clock().now().to_msg()
-        self.event_pub.publish(msg)
-        if ev.severity >= 2:
-            self.get_logger().warning(f"{ev.kind} [{ev.agent}] ep {ev.episode} step {ev.step}: {ev.detail}")
-
-    def episode_end(self, rec: EpisodeRecord) -> None:
-        a = rec.agents
-        summary = EpisodeSummary(episode=rec.episode, seed=rec.seed, steps=rec.steps, agents=a,
-                                 returns=[rec.returns[x] for x in a], lengths=[rec.lengths[x] for x in a],
-                                 terminated=[rec.terminated[x] for x in a], truncated=[rec.truncated[x] for x in a],
-                                 fallbacks=[rec.fallbacks[x] for x in a])
-        summary.header.stamp = self.get_clock().now().to_msg()
-        self.summary_pub.publish(summary)
-        if self.on_episode is not None:
-            self.on_episode(rec)
-
-    def sim_time(self, seconds: float) -> None:
-        """Simulated worlds publish their physics time on /clock (nodes may run with use_sim_time)."""
-        self._clock_msg.clock.sec, self._clock_msg.clock.nanosec = divmod(round(seconds * 1e9), 1_000_000_000)
-        self.clock_pub.publish(self._clock_msg)
-
-    def ended(self, status: str) -> None:
+    def _ended(self, status: str) -> None:
         for timer in (*self.timers_, self.ready_timer, self.liveness_timer):
             timer.cancel()
         self.get_logger().info(f"run {status}: {len(self.run.records)} episodes")
@@ -298,8 +200,7 @@ class SupervisorNode(Node):
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Block (outside callbacks) until every matched reader acknowledged what was published, so a
         listener in another process (a recorder) is not cut off when this process exits right after."""
-        pubs = [*self.obs_pubs.values(), *self.result_pubs.values(), self.event_pub, self.summary_pub]
-        return all(pub.wait_for_all_acked(Duration(seconds=timeout_s)) for pub in pubs)
+        return all(pub.wait_for_all_acked(Duration(seconds=timeout_s)) for pub in self.out.all_publishers())
 
     def interrupt(self, why: str) -> dict[str, Any]:
         """End the run now (Ctrl-C, error) and return the run card, partial episode excluded."""

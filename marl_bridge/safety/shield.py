@@ -27,6 +27,7 @@ from gymnasium import spaces
 
 from marl_bridge.codec import SpaceCodec
 from marl_bridge.config import ConfigError, ShieldConfig
+from marl_bridge.envs.world import world_of
 from marl_bridge.safety.events import SafetyEventData
 
 BRAKE_LEVELS = (1.0, 0.5, 0.25, 0.0)
@@ -77,22 +78,22 @@ class Shield:
 
     def __init__(self, cfg: ShieldConfig, env: Any, act_codecs: dict[str, SpaceCodec], where: str) -> None:
         self.cfg = cfg
-        self.env = env
         self.act_codecs = act_codecs
-        self.robots = hasattr(env, "robot_states")
+        self.world = world_of(env)
+        self.robots = self.world is not None
         if cfg.needs_robots and not self.robots:
             raise ConfigError(f"{where}: safety.shield speed, acceleration, separation, near-miss and geofence "
                               "rules act on robots' state; this env is not a robot world "
                               "(marl_bridge.envs.robots); only clamp_to_bounds applies to it")
         self.active = cfg.needs_robots or cfg.clamp_to_bounds
-        self.index = {a: i for i, a in enumerate(getattr(env, "possible_agents", []))}
+        self.index = {a: i for i, a in enumerate(act_codecs)}  # possible_agents order: the robots' rows
         self.fence = Fence(cfg.geofence) if cfg.geofence else None
         self.interventions: dict[str, Counter[str]] = {}
         self._near: set[tuple[int, int]] = set()
 
     def rebind(self, env: Any) -> None:
         """The supervisor swapped the env (backend fallback): same agents and spaces, new state source."""
-        self.env = env
+        self.world = world_of(env)
         self._near = set()
 
     # -- rule 1 ----------------------------------------------------------------------------------
@@ -114,7 +115,8 @@ class Shield:
         """The actions the robots may execute, and one event per agent and rule that changed them."""
         if not (self.robots and self.cfg.needs_robots) or not actions:
             return actions, []
-        env, cfg = self.env, self.cfg
+        env, cfg = self.world, self.cfg
+        assert env is not None
         agents = list(actions)
         rows = np.array([self.index[a] for a in agents])
         poses, twists = env.robot_states()
@@ -215,7 +217,8 @@ class Shield:
         """Onsets of robot pairs closer than near_miss_m (centre distance), one event per robot."""
         if not (self.robots and self.cfg.near_miss_m):
             return []
-        poses, _ = self.env.robot_states()
+        assert self.world is not None
+        poses, _ = self.world.robot_states()
         d = np.hypot(*(poses[:, None, :2] - poses[None, :, :2]).transpose(2, 0, 1))
         close = {(int(i), int(j)) for i, j in zip(*np.nonzero(np.triu(d < self.cfg.near_miss_m, 1)), strict=True)}
         agents = list(self.index)

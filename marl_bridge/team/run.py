@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from array import array
+from collections.abc import Callable
 from enum import Enum
 from typing import Any, Protocol
 
@@ -106,6 +107,27 @@ class TeamRun:
         self.env.close()  # zero commands to the robots that did answer
         self._bind(team)
         self.backend_used, self.backend_why = used, why
+
+    def settle_backend(self, silent: list[str], waited: float, wait_s: float,
+                       rebuild: Callable[[str], Team]) -> bool | None:
+        """A backend that waits for robots: True once every robot was heard (or its simulated fallback
+        runs instead, with a backend_fallback event), None to keep waiting, False when the run failed."""
+        entry = find_backend(self.backend_requested, "env.backend")
+        if silent and waited < wait_s:
+            return None
+        if not silent:
+            self.backend_used, self.backend_why = entry.robots_backend, "odometry from every robot"
+            return True
+        why = f"no odometry from {', '.join(silent)} within {wait_s} s"
+        if entry.fallback is None:
+            self.backend_used, self.backend_why = "none", why
+            self.fail("stale_observation", f"{why}; backend {entry.name} has no fallback configured (backend: auto "
+                      "would run MuJoCo)", f"failed: {why}")
+            return False
+        self.swap_backend(rebuild(entry.fallback), entry.fallback, f"fallback: {why}")
+        self.desk(SafetyEventData("backend_fallback", "", 0, 0, f"{why}; running the {entry.fallback} world of the "
+                                  "same task instead", waited))
+        return True
 
     def start(self, missing: list[str], why_missing: str = "") -> None:
         """Actors are ready (those in `missing` are not: they run on their fallback until they answer)."""

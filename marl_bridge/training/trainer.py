@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from marl_bridge.envs.backends import offline
 from marl_bridge.envs.factory import make_env
 from marl_bridge.training.config import TrainConfig
 from marl_bridge.training.evaluate import EvalResult, ReturnTap, evaluate
@@ -33,7 +34,7 @@ def make_training_env(cfg: TrainConfig) -> Any:
 
     run = cfg.run_config()
     where = f"{cfg.source}: base {cfg.base}: env"
-    env = VecTeamEnv(lambda: make_env(run.env, where, backend="mujoco" if run.env.backend else None),
+    env = VecTeamEnv(lambda: make_env(run.env, where, backend=offline(run.env.backend)),
                      cfg.env_copies, cfg.seed)
     return TransformedEnv(env, RewardSum(in_keys=[(GROUP, "reward")], out_keys=[(GROUP, "episode_reward")]))
 
@@ -44,7 +45,7 @@ def make_torchrl_env(cfg: TrainConfig, seed: int) -> tuple[Any, ReturnTap, list[
     from torchrl.envs.libs.pettingzoo import PettingZooWrapper
 
     run = cfg.run_config()
-    raw = make_env(run.env, f"{cfg.source}: base {cfg.base}: env", backend="mujoco" if run.env.backend else None)
+    raw = make_env(run.env, f"{cfg.source}: base {cfg.base}: env", backend=offline(run.env.backend))
     agents = list(raw.possible_agents)
     tap = ReturnTap(raw)
     env = PettingZooWrapper(tap, group_map={GROUP: agents}, return_state=cfg.algorithm == "mappo",

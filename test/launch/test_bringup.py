@@ -105,7 +105,7 @@ def test_robot_actor_spec_and_bad_launch_arguments(tmp_path: Path) -> None:
         robot_actor(CONFIG_DIR / "hardware_handoff.yaml", "carrier_9")
     with pytest.raises(ConfigError, match="record_dir is required"):
         sim_team(CONFIG_DIR / "mujoco_pursuit.yaml", out_dir=str(tmp_path), recorder="marl_bridge")
-    with pytest.raises(ConfigError, match=r"needs env\.backend hardware, auto or mujoco"):
+    with pytest.raises(ConfigError, match=r"needs a robot world's env\.backend \(hardware, auto or mujoco\)"):
         hardware_team(CONFIG_DIR / "mujoco_pursuit.yaml", out_dir=str(tmp_path))
     with pytest.raises(ConfigError, match=r"drivers:=true .* has nothing to drive"):
         hardware_team(CONFIG_DIR / "hardware_handoff.yaml", out_dir=str(tmp_path), backend="mujoco", drivers=True)

@@ -13,6 +13,7 @@ import sys
 import time
 
 from marl_bridge.config import ConfigError, RunConfig
+from marl_bridge.envs.backends import MUJOCO
 from marl_bridge.envs.team import build_team
 from marl_bridge.nodes.topics import ros_name
 from marl_bridge.seeds import episode_seed
@@ -24,7 +25,7 @@ def driver_parameters(cfg: RunConfig) -> dict[str, dict[str, str | float]]:
     places that robot in the run's first episode (same seed)."""
     if cfg.hardware is None:
         raise ConfigError(f"{cfg.source}: drivers need the 'hardware' section (topic patterns, robot names)")
-    team = build_team(cfg, backend="mujoco")
+    team = build_team(cfg, backend=MUJOCO)
     env = team.env
     env.reset(seed=episode_seed(cfg.run.seed, 0))
     poses, arena = env.body.poses(), float(env.settings["arena_half"])

@@ -41,6 +41,8 @@ class HardwareBody:
 
     robot_radius = 0.2  # for the task's start-pose sampling only; real robots start where they stand
     senses_contacts = False
+    time = None  # real time passes on its own: no simulated clock
+    model = None  # nothing to render
 
     def __init__(self, agents: list[str], hw: HardwareConfig, *, control_period_s: float,
                  limits: DriveLimits) -> None:
@@ -122,6 +124,9 @@ class HardwareBody:
 
     def twists(self) -> np.ndarray:
         return self._twist.copy()
+
+    def set_marker(self, name: str, xy: np.ndarray) -> None:
+        """Markers are drawn in simulation only."""
 
     def halt(self) -> None:
         """Zero command to every robot (shutdown, e-stop, pause)."""

@@ -21,17 +21,27 @@ from marl_bridge.safety.events import SafetyEventData
 
 
 class Body(Protocol):
-    """What a task needs of the robots: MujocoWorld and HardwareBody both provide it."""
+    """What a task needs of the robots: MujocoWorld and HardwareBody both provide all of it, so the env
+    never asks a body what it can do. A backend (envs/backends.py) builds one."""
 
     robot_radius: float
     control_period_s: float
-    new_contacts: np.ndarray
+    new_contacts: np.ndarray  # contact onsets per robot in the last period
+    senses_contacts: bool  # False: no bumpers modelled (hardware); no collision penalty or event
+    events: list[SafetyEventData]  # raised by the body (stale odometry), drained by the env
+    model: Any  # the MuJoCo model to render, or None
 
+    @property
+    def time(self) -> float | None: ...  # simulated seconds, None on real robots
     def start(self, poses: np.ndarray) -> np.ndarray: ...
     def command(self, body_cmd: np.ndarray) -> None: ...
     def advance(self) -> None: ...
     def poses(self) -> np.ndarray: ...
     def twists(self) -> np.ndarray: ...
+    def halt(self) -> None: ...
+    def bind(self, node: Any) -> None: ...  # ROS interfaces on the supervisor's node (real robots)
+    def missing(self) -> list[str]: ...  # robots not heard from yet
+    def set_marker(self, name: str, xy: np.ndarray) -> None: ...
 
 
 class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
@@ -64,8 +74,8 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         self._trace: list[np.ndarray] = []
         self._target_trace: list[np.ndarray] = []
         self._renderer: Any = None
-        self._contacts = getattr(body, "senses_contacts", True)  # hardware: no bumpers modelled
-        self.sim_time: float | None = 0.0 if hasattr(body, "time") else None  # simulated seconds
+        self._contacts = body.senses_contacts
+        self.sim_time: float | None = body.time  # simulated seconds (None on real robots)
 
     # -- spaces --------------------------------------------------------------------------------
     def observation_space(self, agent: str) -> spaces.Box:
@@ -91,7 +101,7 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         self._target_trace = [m.copy() for m in self.task.moving_markers().values()][:1]
         self._sync_markers()
         obs = self.task.observe(poses, self.body.twists())
-        self.sim_time = getattr(self.body, "time", None)
+        self.sim_time = self.body.time
         return {a: obs[i] for i, a in enumerate(self.possible_agents)}, {a: {} for a in self.agents}
 
     def apply(self, actions: dict[str, Any]) -> None:
@@ -134,7 +144,7 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         for agent in obs:
             if agent not in self.agents:
                 self._live[self._index[agent]] = False
-        self.sim_time = getattr(self.body, "time", None)
+        self.sim_time = self.body.time
         return obs, rewards, terms, truncs, infos
 
     def state(self) -> np.ndarray:
@@ -163,29 +173,21 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
     # -- hardware ------------------------------------------------------------------------------
     def bind_ros(self, node: Any) -> None:
         """Give a hardware body its ROS interfaces on the supervisor's node (no-op in simulation)."""
-        bind = getattr(self.body, "bind", None)
-        if bind is not None:
-            bind(node)
+        self.body.bind(node)
 
     def missing_robots(self) -> list[str]:
         """Robots that have not reported their state yet (always none in simulation)."""
-        missing = getattr(self.body, "missing", None)
-        return missing() if missing is not None else []
+        return self.body.missing()
 
     def halt(self) -> None:
         """Stop every robot now (hardware: zero cmd_vel; simulation: zero velocity targets)."""
-        halt = getattr(self.body, "halt", None)
-        if halt is not None:
-            halt()
-        else:
-            self.body.command(np.zeros((self.task.n, 3)))
+        self.body.halt()
 
     # -- artifacts -----------------------------------------------------------------------------
     def drain_events(self) -> list[SafetyEventData]:
         """Safety events the body raised since the last call (the supervisor publishes them)."""
-        raised: list[SafetyEventData] = getattr(self.body, "events", [])
-        events = list(raised)
-        raised.clear()
+        events = list(self.body.events)
+        self.body.events.clear()
         return events
 
     def episode_trace(self) -> dict[str, Any]:
@@ -197,16 +199,14 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
                 "backend": self.backend, "task": self.task.name}
 
     def _sync_markers(self) -> None:
-        set_marker = getattr(self.body, "set_marker", None)
-        if set_marker is not None:
-            for name, xy in self.task.moving_markers().items():
-                set_marker(name, xy)
+        for name, xy in self.task.moving_markers().items():
+            self.body.set_marker(name, xy)
 
     def render(self) -> np.ndarray | None:
         """Top-down RGB frame from the MuJoCo world (raises RuntimeError where offscreen GL is missing)."""
         if self.render_mode is None:
             return None
-        model = getattr(self.body, "model", None)
+        model = self.body.model
         if model is None:
             raise RuntimeError(f"backend {self.backend!r} has no simulation to render")
         if self._renderer is None:

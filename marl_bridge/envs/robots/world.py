@@ -14,6 +14,7 @@ import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +23,8 @@ if not os.environ.get("DISPLAY"):
     os.environ.setdefault("MUJOCO_GL", "egl")
 
 import mujoco
+
+from marl_bridge.safety.events import SafetyEventData
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -130,6 +133,7 @@ class MujocoWorld:
         self._touching: set[tuple[int, int]] = set()
         self.new_contacts = np.zeros(len(robots), dtype=np.int64)  # contact onsets in the last period
         self.contact_pairs: list[tuple[str, str]] = []  # (robot, other) onsets in the last period
+        self.events: list[SafetyEventData] = []  # a simulation raises none of its own
 
     @property
     def time(self) -> float:
@@ -146,6 +150,16 @@ class MujocoWorld:
         return self.poses()
 
     start = set_poses  # the Body interface: a simulation can put robots where the task wants them
+    senses_contacts = True
+
+    def halt(self) -> None:
+        self.command(np.zeros((len(self.robots), 3)))
+
+    def bind(self, node: Any) -> None:
+        """Nothing to bind: the simulation needs no ROS interface."""
+
+    def missing(self) -> list[str]:
+        return []
 
     def set_marker(self, name: str, xy: np.ndarray) -> None:
         self.data.mocap_pos[self._mocap[name], :2] = xy
