@@ -118,3 +118,18 @@ def test_handoff_turns_round_equals_one_joint_step_of_the_parallel_world() -> No
             returns[a] += r
     assert episode.done
     assert episode.finish().returns == returns
+
+
+def test_turn_based_envs_refuse_what_needs_a_joint_command() -> None:
+    from marl_bridge.config import ConfigError, ShieldConfig
+
+    cfg = load(CONFIG_DIR / "mujoco_handoff_turns.yaml")
+    realtime = dataclasses.replace(cfg, supervisor=dataclasses.replace(cfg.supervisor, mode="realtime",
+                                                                       control_rate_hz=10.0, step_deadline_s=0.1))
+    with pytest.raises(ConfigError, match=r"supervisor\.mode 'realtime' needs a Parallel env"):
+        build_team(realtime)
+    shielded = dataclasses.replace(cfg, safety=dataclasses.replace(cfg.safety, shield=ShieldConfig(max_speed_mps=0.5)))
+    with pytest.raises(ConfigError, match=r"turn-based \(AEC\): use clamp_to_bounds only"):
+        build_team(shielded)
+    team = build_team(cfg)
+    assert team.api == "aec" and team.world is not None and team.world.backend == "mujoco"
