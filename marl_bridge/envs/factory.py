@@ -28,6 +28,8 @@ def load_entry_point(entry_point: str, where: str) -> Any:
             obj = getattr(obj, attr)
         except AttributeError:
             raise ConfigError(f"{where}: {module_name!r} has no attribute path {attr_path!r}") from None
+        except ImportError as exc:  # a lazily imported submodule whose optional dependency is missing
+            raise ConfigError(f"{where}: cannot import {path!r} ({exc})") from None
     return obj
 
 
@@ -56,5 +58,7 @@ def make_env(cfg: EnvConfig, where: str = "env", *, backend: str | None = None,
         raise ConfigError(f"{where}.kwargs: {cfg.entry_point} rejected {cfg.kwargs}: {exc}") from None
     except ValueError as exc:
         raise ConfigError(f"{where}.kwargs: {cfg.entry_point} refused {cfg.kwargs}: {exc}") from None
+    except Exception as exc:  # a missing optional dependency, a deprecated env, a bug in the factory
+        raise ConfigError(f"{where}.entry_point: {cfg.entry_point} failed: {type(exc).__name__}: {exc}") from None
     check_env(env, cfg.entry_point, f"{where}.entry_point")
     return env

@@ -59,7 +59,7 @@ def build_team(cfg: RunConfig, backend: str | None = None) -> Team:
 
     if backend is None:
         backend = in_process(cfg.env.backend)
-    env = make_env(cfg.env, backend=backend, hardware=cfg.hardware)
+    env = make_env(cfg.env, f"{cfg.source}: env", backend=backend, hardware=cfg.hardware)
     api = env_api(env)
     agents = list(env.possible_agents)
     ros_names(agents)

@@ -135,18 +135,23 @@ def test_unwritable_out_or_record_is_exit_2_before_anything_starts(tmp_path: Pat
     assert "Traceback" not in proc.stderr and not (tmp_path / "out" / "run_card.json").exists()
 
 
-@pytest.mark.parametrize("command", ["check", "run"])
-def test_an_unsupported_space_is_exit_2_naming_the_agent(tmp_path: Path, command: str) -> None:
-    config = tmp_path / "sequence.yaml"
+@pytest.mark.parametrize(("command", "entry_point", "said"), [
+    ("check", "late_joiner:sequence_env", "observation space of 'scout': unsupported space Sequence"),
+    ("run", "late_joiner:sequence_env", "observation space of 'scout': unsupported space Sequence"),
+    ("check", "late_joiner:broken_env", "late_joiner:broken_env failed: ModuleNotFoundError: No module named 'Box2D'"),
+])
+def test_an_env_the_bridge_cannot_carry_is_exit_2_naming_the_file(tmp_path: Path, command: str, entry_point: str,
+                                                                  said: str) -> None:
+    config = tmp_path / "env.yaml"
     config.write_text((CONFIG_DIR / "point_team.yaml").read_text().replace(
-        "marl_bridge.envs.point_team:parallel_env", "late_joiner:sequence_env").replace(
+        "marl_bridge.envs.point_team:parallel_env", entry_point).replace(
         "n_agents: 4\n        max_cycles: 60", "max_cycles: 6"))
     helpers = str(Path(__file__).resolve().parents[1] / "helpers")
     proc = subprocess.run([*CLI, command, str(config), *(["--out", str(tmp_path / "out")] if command == "run" else [])],
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": helpers})
     assert proc.returncode == 2, proc.stderr
-    assert "observation space of 'scout'" in proc.stderr and "unsupported space Sequence" in proc.stderr
+    assert said in proc.stderr and str(config) in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
 
 

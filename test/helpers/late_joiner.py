@@ -78,3 +78,8 @@ class SequenceObservations(LateJoiner):
 
 def sequence_env(**kwargs: Any) -> SequenceObservations:
     return SequenceObservations(**kwargs)
+
+
+def broken_env(**kwargs: Any) -> LateJoiner:
+    """An entry point whose factory fails the way a missing optional dependency does."""
+    raise ModuleNotFoundError("No module named 'Box2D'")
