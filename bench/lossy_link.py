@@ -42,8 +42,11 @@ def run_cell(one_in: int, profile: bool, episodes: int, cell: int, work: Path) -
     agents = list(make_env(cfg.env).possible_agents)
     env = {**os.environ, "ROS_AUTOMATIC_DISCOVERY_RANGE": "SUBNET", "FASTDDS_BUILTIN_TRANSPORTS": "UDPv4",
            "ROS_DOMAIN_ID": str(1 + (os.getpid() + cell) % 100)}  # (isolated namespaces: no other peers)
+    env.pop("FASTDDS_DEFAULT_PROFILES_FILE", None)
     if profile:
         env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(PROFILE)
+    else:  # Fast DDS's own timing (marl_bridge processes load the profile by default)
+        env["MARL_BRIDGE_DDS_PROFILE"] = "off"
     with two_hosts(f"{os.getpid() % 10000}{cell}", 200 + cell) as hosts:
         host, robot, veth_r = hosts.host, hosts.robot, hosts.veth_robot
         if one_in:

@@ -163,8 +163,11 @@ class SafetyConfig:
 
     shield: ShieldConfig = field(default_factory=ShieldConfig)
     estop_action: str = "pause"  # while the e-stop is engaged: pause the episode, or end it (end_episode)
-    lost_after_steps: int = 0  # an actor silent this many steps in a row is lost (0: never declared)
-    actor_watchdog_s: float = 0.0  # an actor without observations this long publishes a stop action (0: off)
+    # On unless a config turns them off (0): an actor silent this many steps in a row is lost (also when its
+    # action publisher leaves the graph); an actor without observations this long while the run is
+    # running (not paused, e-stopped or ended) publishes a stop action and says so.
+    lost_after_steps: int = 5
+    actor_watchdog_s: float = 2.0
     event_rate_limit: int = 50  # published events per agent and kind per second; all are counted
 
 

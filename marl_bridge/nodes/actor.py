@@ -2,8 +2,13 @@
 
 It needs no copy of the environment: the supervisor publishes the agent's spaces and the run seed on a
 latched `spec` topic. Once its observation subscription and action publisher are both matched it
-publishes a latched READY status; then it answers every observation with one action for the same
+publishes a latched READY status; then it answers the newest observation with one action for the same
 (episode, step). A repeated observation gets the same action again, never a fresh sample.
+
+Newest only: the observation subscription keeps one sample, and an observation is acted on from an
+executor task that runs after every message already queued, so after a link outage the observations queued
+during the cut are superseded, never answered (a stale answer cannot count, and it would delay the
+current one). How many were skipped is reported on the status topic (`skipped`) and in the run card.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ import time
 
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from std_msgs.msg import String
 
 from marl_bridge.codec import SpaceCodec, space_from_json
 from marl_bridge.config import ConfigError
 from marl_bridge.msg import Action, ActorStatus, AgentSpec, Observation
 from marl_bridge.nodes.params import config_from_node
-from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, agent_topic
+from marl_bridge.nodes.topics import LATCHED_QOS, NEWEST_QOS, STREAM_QOS, agent_topic, team_topic
 from marl_bridge.nodes.wire import ActionWriter, Parsed, WireError, parse_observation
 from marl_bridge.policies import Policy, make_policy
 from marl_bridge.safety.fallback import zero_action
@@ -57,7 +63,10 @@ class ActorNode(Node):
         # Observation in and Action out as serialized bytes (nodes/wire.py): ordinary messages on the
         # wire, without rclpy's per-message object conversion on this robot's hot path.
         self.obs_sub = self.create_subscription(Observation, topic(self.team, self.agent, "observation"),
-                                                self._on_raw_observation, STREAM_QOS, raw=True)
+                                                self._on_raw_observation, NEWEST_QOS, raw=True)
+        self.newest: Parsed | None = None  # the newest observation received and not yet acted on
+        self.skipped = 0
+        self.last_acted: tuple[int, int] | None = None
         self.spec_sub = self.create_subscription(AgentSpec, topic(self.team, self.agent, "spec"),
                                                  self._on_spec, LATCHED_QOS)
         self._publish_status(ActorStatus.STATE_WAITING)
@@ -69,12 +78,15 @@ class ActorNode(Node):
         self.last_obs_at = 0.0
         self.stopped = False
         self.last_obs_key: tuple[int, int] | None = None
+        self.run_status = "running"  # until the supervisor says otherwise (an older supervisor never does)
+        self.status_sub = self.create_subscription(String, team_topic(self.team, "run_status"), self._on_run_status,
+                                                   LATCHED_QOS)
         if self.watchdog_s > 0:
             self.watchdog = self.create_timer(self.watchdog_s / 4, self._check_watchdog)
 
     def _publish_status(self, state: int) -> None:
         desc = self.policy.description if self.policy is not None else self.policy_cfg.describe()
-        msg = ActorStatus(agent=self.agent, state=state, policy=desc)
+        msg = ActorStatus(agent=self.agent, state=state, policy=desc, skipped=self.skipped)
         msg.header.stamp = self.get_clock().now().to_msg()
         self.status_pub.publish(msg)
 
@@ -99,8 +111,14 @@ class ActorNode(Node):
             self.ready_timer.cancel()
             self._publish_status(ActorStatus.STATE_READY)
 
+    def _on_run_status(self, msg: String) -> None:
+        self.run_status = msg.data
+
     def _check_watchdog(self) -> None:
         if self.stopped or not self.last_obs_at or self.act_codec is None or self.last_obs_key is None:
+            return
+        if self.run_status != "running":  # held on purpose (pause, e-stop), or the run has ended
+            self.last_obs_at = time.monotonic()
             return
         silent = time.monotonic() - self.last_obs_at
         if silent < self.watchdog_s:
@@ -118,6 +136,28 @@ class ActorNode(Node):
         except WireError as exc:
             self.get_logger().error(f"unreadable observation: {exc}; not acting")
             return
+        newest = self.newest
+        if newest is None:
+            self.newest = msg
+            executor = self.executor
+            if executor is None:
+                self._act_on_newest()
+            else:  # the task runs after the messages already queued (the executor's FIFO): the newest wins
+                executor.create_task(self._act_on_newest)
+        elif (msg.episode, msg.step) >= (newest.episode, newest.step):
+            self.newest = msg  # the guard is pending already
+
+    def _act_on_newest(self) -> None:
+        msg, self.newest = self.newest, None
+        if msg is None:
+            return
+        key = (msg.episode, msg.step)
+        last = self.last_acted
+        if last is not None and key > last:
+            gap = key[1] - last[1] - 1 if key[0] == last[0] else key[1]
+            if gap > 0:  # observations that never reached the policy (superseded or dropped in a gap)
+                self.skipped += gap
+                self._publish_status(ActorStatus.STATE_READY)
         self._on_observation(msg)
 
     def _on_observation(self, msg: Parsed) -> None:
@@ -152,6 +192,7 @@ class ActorNode(Node):
         entropy = float(policy.last_entropy) if self._reports_entropy else math.nan  # type: ignore[attr-defined]
         out = self._writer.pack(msg.sec, msg.nanosec, key[0], key[1], data, entropy)  # the observation's stamp
         self.last_key, self.last_action = key, out
+        self.last_acted = key
         self.action_pub.publish(out)
 
     def stop(self) -> None:

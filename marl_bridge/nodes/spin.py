@@ -23,6 +23,8 @@ from rclpy.executors import Executor
 from rclpy.signals import SignalHandlerOptions
 from rclpy.task import Future
 
+from marl_bridge.nodes.dds_profile import use_team_profile
+
 SLICE_S = 0.25
 
 
@@ -47,7 +49,9 @@ def install_stop_handlers(stop: StopRequest) -> dict[int, object]:
 
 @contextmanager
 def ros_session(args: list[str] | None = None) -> Iterator[StopRequest]:
-    """rclpy.init/shutdown; yields a flag that SIGINT or SIGTERM sets (a stop request, not an exception)."""
+    """rclpy.init/shutdown; yields a flag that SIGINT or SIGTERM sets (a stop request, not an exception).
+    The team's Fast DDS timing applies to the session (nodes/dds_profile.py)."""
+    use_team_profile()
     stop = StopRequest()
     previous = install_stop_handlers(stop)
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)

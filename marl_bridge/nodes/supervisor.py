@@ -108,6 +108,7 @@ class SupervisorNode(Node):
     def _on_status(self, msg: ActorStatus) -> None:
         if msg.agent in self.out.obs_pubs and msg.state == ActorStatus.STATE_READY:
             self.run.ready[msg.agent] = msg.policy
+            self.run.stats.skipped[msg.agent] = msg.skipped  # observations superseded after a gap
 
     def _settle_robots(self) -> bool:
         """Wait for every robot's odometry (the run decides what happens when some stay silent)."""

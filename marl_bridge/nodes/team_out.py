@@ -16,6 +16,7 @@ from typing import Any
 from rclpy.event_handler import PublisherEventCallbacks
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock as ClockMsg
+from std_msgs.msg import String
 
 from marl_bridge.envs.episode import AgentResult, EpisodeRecord
 from marl_bridge.envs.team import Team
@@ -45,6 +46,9 @@ class TeamPublishers:
         self.event_pub = node.create_publisher(SafetyEvent, team_topic(t, "safety_events"), EVENTS_QOS)
         self.summary_pub = node.create_publisher(EpisodeSummary, team_topic(t, "episode_summary"), STREAM_QOS)
         self.clock_pub = node.create_publisher(ClockMsg, "/clock", 10)
+        # running / held / the final status: actors' watchdogs stay quiet while the team is held on
+        # purpose and after the run ended (latched: a late joiner learns it too)
+        self.status_pub = node.create_publisher(String, team_topic(t, "run_status"), LATCHED_QOS)
         self._obs_out = {a: (ObservationWriter(a, team.obs_codecs[a].layout).pack, self.obs_pubs[a].publish)
                          for a in agents}
         self._result_msgs = {a: StepResult(agent=a) for a in agents}
@@ -122,5 +126,9 @@ class TeamPublishers:
         self._clock_msg.clock.sec, self._clock_msg.clock.nanosec = divmod(round(seconds * 1e9), 1_000_000_000)
         self.clock_pub.publish(self._clock_msg)
 
+    def run_status(self, status: str) -> None:
+        self.status_pub.publish(String(data=status))
+
     def ended(self, status: str) -> None:
+        self.status_pub.publish(String(data=status))
         self.on_end(status)

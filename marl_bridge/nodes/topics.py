@@ -18,6 +18,10 @@ from marl_bridge.config import ConfigError
 # use only (Fast DDS reallocates history on demand).
 STREAM_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE,
                         history=HistoryPolicy.KEEP_LAST, depth=1000)
+# An actor keeps only the newest observation: after a link outage the samples queued during the cut
+# are superseded, never answered (the supervisor's writer still keeps 1000 for recorders).
+NEWEST_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE,
+                        history=HistoryPolicy.KEEP_LAST, depth=1)
 LATCHED_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL,
                          history=HistoryPolicy.KEEP_LAST, depth=1)

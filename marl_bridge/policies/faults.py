@@ -2,7 +2,8 @@
 
 Each wraps a base policy (zero action by default) and misbehaves on chosen steps of every episode:
 `late` sleeps `delay_s` before answering (the actor callback itself is slow, as a stuck robot would be),
-`nan` answers with NaN values, `hang` blocks for good at one step. Use them as scripted entry points:
+`nan` answers with NaN values, `hang` blocks for good at one step;
+`slow` takes `delay_s` at every step. Use them as scripted entry points:
     {kind: scripted, entry_point: "marl_bridge.policies.faults:late", kwargs: {steps: [2, 5], delay_s: 0.3}}
 """
 
@@ -68,3 +69,18 @@ class _Hang(_Faulty):
 def hang(agent: str, observation_space: spaces.Space, action_space: spaces.Space, *, from_step: int) -> _Hang:
     """Answers normally until `from_step`, then blocks forever in its callback (a hung actor)."""
     return _Hang(action_space, list(range(from_step, from_step + 1)))
+
+
+class _Slow(_Faulty):
+    def __init__(self, action_space: spaces.Space, delay_s: float) -> None:
+        super().__init__(action_space, [])
+        self.delay_s = delay_s
+
+    def act(self, observation: Any) -> Any:
+        time.sleep(self.delay_s)  # a policy whose inference takes delay_s on this robot's computer
+        return zero_action(self.space)
+
+
+def slow(agent: str, observation_space: spaces.Space, action_space: spaces.Space, *, delay_s: float) -> _Slow:
+    """Answers every step with the zero action after `delay_s` (a slow but healthy policy)."""
+    return _Slow(action_space, delay_s)

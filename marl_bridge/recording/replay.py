@@ -119,6 +119,9 @@ class _Replayer:
     def sim_time(self, seconds: float) -> None:
         pass
 
+    def run_status(self, status: str) -> None:
+        pass
+
     def ended(self, status: str) -> None:
         pass
 

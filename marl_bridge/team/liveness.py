@@ -6,12 +6,15 @@ from typing import Any
 
 
 class Liveness:
-    """A lost actor is not waited for (its fallback answers at once); its first answer in the current
-    episode rejoins it. Gaps (lost -> rejoined, by episode and step) go on the run card."""
+    """A lost actor is not waited for (its fallback answers at once). It rejoins only by answering the
+    step in flight: an answer to an earlier step (it is catching up) makes it a candidate, and the next
+    step waits for it again up to the deadline. Gaps (lost -> rejoined, by episode and step) go on the
+    run card."""
 
     def __init__(self, agents: list[str], lost_after_steps: int) -> None:
         self.lost_after_steps = lost_after_steps
         self.lost: dict[str, str] = {}  # agent -> why
+        self.candidates: set[str] = set()  # lost agents that answered an earlier step: waited for next step
         self.streak = dict.fromkeys(agents, 0)
         self.gaps: dict[str, list[dict[str, Any]]] = {a: [] for a in agents}
 
@@ -32,7 +35,17 @@ class Liveness:
         self.gaps[agent].append({"lost": {"episode": episode, "step": step, "why": why}, "rejoined": None})
         return True
 
+    def waits_for(self, agent: str) -> bool:
+        """Is `agent` waited for at the step being opened? (Uses up its candidacy.)"""
+        if agent not in self.lost:
+            return True
+        if agent in self.candidates:
+            self.candidates.discard(agent)
+            return True
+        return False
+
     def rejoin(self, agent: str, episode: int, step: int) -> str:
+        self.candidates.discard(agent)
         why = self.lost.pop(agent)
         self.streak[agent] = 0
         self.gaps[agent][-1]["rejoined"] = {"episode": episode, "step": step}

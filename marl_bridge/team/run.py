@@ -52,6 +52,7 @@ class Outlet(Protocol):
     def event(self, ev: SafetyEventData) -> None: ...
     def episode_end(self, rec: EpisodeRecord) -> None: ...
     def sim_time(self, seconds: float) -> None: ...
+    def run_status(self, status: str) -> None: ...  # "running" or "held" (paused, e-stopped), on change
     def ended(self, status: str) -> None: ...
 
 
@@ -78,6 +79,7 @@ class TeamRun:
         self.episode_index = -1
         self.step_index = 0
         self.seed_override: int | None = None
+        self._said = ""  # the run status last sent out
         self.shield = Shield(cfg.safety.shield, team.env, team.act_codecs, cfg.source)
         self._bind(team)
 
@@ -162,7 +164,9 @@ class TeamRun:
             self.phase = Phase.HELD
             if self.world is not None:
                 self.world.halt()
+            self._say("held")
             return
+        self._say("running")
         self.phase = Phase.AWAITING
         self.outlet.observations(self.episode_index, self.step_index, self.episode.encoded)
         self.settlement.open(self.episode, (self.episode_index, self.step_index), self.clock())
@@ -170,15 +174,28 @@ class TeamRun:
     # -- answers -------------------------------------------------------------------------------
     def offer(self, agent: str, msg: Parsed) -> None:
         """An action message arrived on `agent`'s action topic."""
-        if agent in self.liveness.lost and msg.agent == agent and msg.episode == self.episode_index:
-            why = self.liveness.rejoin(agent, self.episode_index, self.step_index)  # this step is settled
-            self.desk(SafetyEventData("actor_rejoined", agent, self.episode_index, self.step_index,
-                                      f"answers again (was lost: {why}); waited for from the next step on"))
+        if agent in self.liveness.lost and msg.agent == agent and self._rejoins(agent, msg):
             return
         settlement = self.settlement
         settlement.offer(agent, msg, self.clock())
         if self.phase is Phase.AWAITING and settlement.complete:
             self._settled()
+
+    def _rejoins(self, agent: str, msg: Parsed) -> bool:
+        """A lost agent's message: it rejoins on an answer to the step in flight (which then counts, in
+        place of the fallback it was given); an answer to an earlier step makes it a candidate, waited
+        for at the next step. True when the message needs nothing more."""
+        if (msg.episode, msg.step) != (self.episode_index, self.step_index) or self.phase not in (
+                Phase.AWAITING, Phase.APPLIED):
+            self.liveness.candidates.add(agent)
+            return False  # the gate calls it stale (or future) with its event
+        why = self.liveness.rejoin(agent, self.episode_index, self.step_index)
+        self.desk(SafetyEventData("actor_rejoined", agent, self.episode_index, self.step_index,
+                                  f"answered the step in flight (was lost: {why})"))
+        if self.phase is Phase.APPLIED:
+            return True  # the commands went out on its fallback already; it is waited for from the next step
+        self.settlement.unfill(agent)
+        return False
 
     def unreadable(self, agent: str, detail: str) -> None:
         """Bytes on `agent`'s action topic that answer no step that can be told: said, then left to the deadline."""
@@ -371,6 +388,11 @@ class TeamRun:
         """The agent's action publisher left the graph: lost now, without waiting K steps."""
         if self.running and agent not in self.liveness.lost:
             self._lose(agent, "its action publisher left the graph")
+
+    def _say(self, status: str) -> None:
+        if status != self._said:
+            self._said = status
+            self.outlet.run_status(status)
 
     def _wall(self) -> float:
         return self.clock() - self.stats.started_at

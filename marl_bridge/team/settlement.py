@@ -42,12 +42,14 @@ class Settlement:
         self.open_ = False
 
     def open(self, episode: Episode, index: tuple[int, int], t0: float) -> None:
-        """A new step: the agents in `episode.encoded` must answer; lost ones get their fallback now."""
+        """A new step: the agents in `episode.encoded` must answer; lost ones get their fallback now
+        (unless they are catching up: then they are waited for, see Liveness)."""
         self.episode, self.index, self.t0 = episode, index, t0
         self.pending, self.fallback = {}, set()
         self.open_ = True
-        for agent in self.liveness.lost:  # a lost actor is not waited for; it still gets its observation
-            if agent in episode.encoded:
+        liveness = self.liveness
+        for agent in list(liveness.lost):  # a lost actor is not waited for; it still gets its observation
+            if agent in episode.encoded and not liveness.waits_for(agent):
                 self._fallback(agent)
         # (if every live agent is lost, the deadline steps on their fallbacks)
 
@@ -118,6 +120,11 @@ class Settlement:
             action = episode.first_legal(agent)  # a masked env gets a legal fallback
         self.pending[agent] = action
         self.fallback.add(agent)
+
+    def unfill(self, agent: str) -> None:
+        """Take back the fallback a lost agent was given for this step: it answered the step after all."""
+        self.pending.pop(agent, None)
+        self.fallback.discard(agent)
 
     def overdue(self, now: float) -> bool:
         return self.open_ and now - self.t0 >= self.deadline_s

@@ -16,6 +16,7 @@ class RunStats:
         self.latency = {a: array("d") for a in agents}  # observation -> action arrival, seconds
         self.entropy_sum = dict.fromkeys(agents, 0.0)
         self.entropy_n = dict.fromkeys(agents, 0)
+        self.skipped = dict.fromkeys(agents, 0)  # observations an actor never answered (newer ones came)
         self.step_latencies = array("d")
         self.first_step_done = 0.0  # steady-state rate: from the end of the first step (warm-up excluded)
         self.last_step_done = 0.0

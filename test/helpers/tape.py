@@ -34,6 +34,9 @@ class Tape:
     def sim_time(self, seconds: float) -> None:
         pass
 
+    def run_status(self, status: str) -> None:
+        pass
+
     def ended(self, status: str) -> None:
         self.status = status
 

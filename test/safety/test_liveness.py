@@ -142,13 +142,16 @@ def test_killed_actor_rejoins_hung_actor_is_lost_and_the_team_runs_on(tmp_path: 
     assert ep["lengths"] == dict.fromkeys(["robot_0", "robot_1", "robot_2"], STEPS)  # nothing lost
     gaps = card["liveness"]
     gap1 = gaps["robot_1"][0]  # a freshly started actor may still miss a few deadlines and be lost again
-    assert gap1["lost"]["why"] == f"no action for {LOST_AFTER} consecutive steps"
+    # lost by K misses (5 s at the 1 s deadline) or, sooner, from the graph once the killed process's
+    # participant lease (3 s in the team's DDS profile) ran out
+    assert gap1["lost"]["why"] in (f"no action for {LOST_AFTER} consecutive steps",
+                                   "its action publisher left the graph")
     assert gap1["rejoined"] is not None and gap1["rejoined"]["step"] > gap1["lost"]["step"]
     (gap2,) = gaps["robot_2"]
     assert gap2["rejoined"] is None and gap2["lost"]["step"] >= 30
     assert "robot_0" not in gaps and ep["fallbacks"]["robot_0"] == 0
     gap_steps = gap1["rejoined"]["step"] - gap1["lost"]["step"]
-    assert ep["fallbacks"]["robot_1"] >= gap_steps + LOST_AFTER - 1
+    assert ep["fallbacks"]["robot_1"] >= gap_steps + 1  # the gap, and the missed step(s) before the loss
     assert ep["fallbacks"]["robot_2"] >= STEPS - 30 - 1
     assert ("robot_1", "actor_rejoined") in chaos[0].events
     assert chaos[0].ready

@@ -211,7 +211,7 @@ def test_pause_completes_the_step_in_flight_then_grants_steps_one_by_one() -> No
     assert run.grant(1) == (False, "step applies while paused (call pause first)")
 
 
-def test_lost_actor_is_not_waited_for_and_rejoins_on_its_next_answer() -> None:
+def test_lost_actor_is_not_waited_for_and_rejoins_only_on_the_step_in_flight() -> None:
     run, tape, clock = started(point_cfg(lost_after_steps=2))
     for _ in range(2):
         answer(run, "robot_0")
@@ -220,17 +220,61 @@ def test_lost_actor_is_not_waited_for_and_rejoins_on_its_next_answer() -> None:
     assert tape.kinds() == ["deadline_miss", "actor_lost", "deadline_miss"]
     answer(run, "robot_0")  # robot_1 is lost: step 2 settles on its fallback at once
     assert len(tape.stepped) == 3 and tape.stepped[-1][2][1].fallback
-    answer(run, "robot_1", step=3)
-    assert tape.kinds()[-1] == "actor_rejoined"
-    assert run.liveness.to_dict() == {"robot_1": [{"lost": {"episode": 0, "step": 1, "why": "no action for 2 "
-                                                            "consecutive steps"},
-                                                   "rejoined": {"episode": 0, "step": 3}}]}
-    answer(run, "robot_0")  # step 3 opened while robot_1 was lost: settled on its fallback
+    answer(run, "robot_1", step=2)  # catching up: an answer to a step already settled
+    assert tape.kinds()[-1] == "stale_action" and "robot_1" in run.liveness.lost
+    answer(run, "robot_0")  # step 3 opened before that answer: settled on the fallback at once
     assert len(tape.stepped) == 4 and tape.stepped[-1][2][1].fallback
     answer(run, "robot_0")
-    assert len(tape.stepped) == 4  # step 4: waited for again
-    answer(run, "robot_1")
+    assert len(tape.stepped) == 4  # step 4 waits for the candidate
+    answer(run, "robot_1", (0.25, 0.25))
+    assert tape.kinds()[-1] == "actor_rejoined" and not run.liveness.lost
     assert len(tape.stepped) == 5 and not tape.stepped[-1][2][1].fallback
+    np.testing.assert_array_equal(stepped_actions(tape)["robot_1"], np.float32([0.25, 0.25]))
+    assert run.liveness.to_dict() == {"robot_1": [{"lost": {"episode": 0, "step": 1, "why": "no action for 2 "
+                                                            "consecutive steps"},
+                                                   "rejoined": {"episode": 0, "step": 4}}]}
+
+
+def test_a_candidate_that_misses_again_stays_lost_without_a_second_lost_event() -> None:
+    run, tape, clock = started(point_cfg(lost_after_steps=1))
+    answer(run, "robot_0")
+    clock.advance(DEADLINE)
+    run.poll()  # step 0: robot_1 lost
+    answer(run, "robot_1", step=0)  # stale: a candidate, waited for at the next step opened (step 2)
+    answer(run, "robot_0")  # step 1 settles at once
+    answer(run, "robot_0")
+    clock.advance(DEADLINE)
+    run.poll()  # step 2 waited for robot_1 and it missed
+    assert tape.kinds().count("actor_lost") == 1 and tape.kinds()[-1] == "deadline_miss"
+    answer(run, "robot_0")
+    assert len(tape.stepped) == 4  # step 3: not waited for again
+
+
+def test_rejoining_in_the_step_in_flight_replaces_the_fallback_without_a_duplicate() -> None:
+    run, tape, clock = started(point_cfg(lost_after_steps=1))
+    answer(run, "robot_0")
+    clock.advance(DEADLINE)
+    run.poll()
+    run.actor_left("robot_0")  # both lost: step 1 waits for the deadline
+    answer(run, "robot_1", (0.5, 0.5))  # robot_1 answers the step in flight after all
+    assert tape.kinds()[-2:] == ["actor_lost", "actor_rejoined"]
+    clock.advance(DEADLINE)
+    run.poll()
+    assert "duplicate_action" not in tape.kinds()
+    assert {r.agent: r.fallback for r in tape.stepped[-1][2]} == {"robot_0": True, "robot_1": False}
+    np.testing.assert_array_equal(stepped_actions(tape)["robot_1"], np.float32([0.5, 0.5]))
+
+
+def test_realtime_rejoin_after_the_commands_went_out_is_no_duplicate() -> None:
+    run, tape, _ = started(point_cfg(realtime=True, lost_after_steps=1))
+    answer(run, "robot_0")
+    run.tick()  # robot_1 missed: lost
+    answer(run, "robot_0")  # step 1: robot_1 pre-filled, so all settled: commands applied
+    assert run.phase is Phase.APPLIED
+    answer(run, "robot_1")
+    assert tape.kinds()[-1] == "actor_rejoined" and "duplicate_action" not in tape.kinds()
+    run.tick()
+    assert tape.stepped[-1][2][1].fallback  # this step ran on the fallback it was sent with
 
 
 def test_actor_leaving_the_graph_is_lost_at_once() -> None:
