@@ -1,8 +1,10 @@
-"""Cut a veth link after N step results of robot_0 and heal it T seconds later; print the step count at
-the heal. Runs inside the supervisor's network namespace: python link_cutter.py TEAM NS DEV N T."""
+"""Cut a veth link after N step results of robot_0 and heal it T seconds later; print the team's longest
+pause during the cut, then the step count at the heal. Runs inside the supervisor's network namespace:
+python link_cutter.py TEAM NS DEV N T."""
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import time
@@ -10,8 +12,8 @@ import time
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
-from marl_bridge.msg import StepResult
-from marl_bridge.nodes.topics import STREAM_QOS, agent_topic
+from marl_bridge.msg import SafetyEvent, StepResult
+from marl_bridge.nodes.topics import EVENTS_QOS, STREAM_QOS, agent_topic, team_topic
 
 
 def main() -> int:
@@ -19,8 +21,15 @@ def main() -> int:
     rclpy.init()
     node = rclpy.create_node("link_cutter")
     seen = [0]
-    node.create_subscription(StepResult, agent_topic(team, "robot_0", "step_result"),
-                             lambda _m: seen.__setitem__(0, seen[0] + 1), STREAM_QOS)
+    stamps: list[float] = []
+
+    def on_result(_msg: StepResult) -> None:
+        seen[0] += 1
+        stamps.append(time.monotonic())
+    node.create_subscription(StepResult, agent_topic(team, "robot_0", "step_result"), on_result, STREAM_QOS)
+    lost_at: list[float] = []
+    node.create_subscription(SafetyEvent, team_topic(team, "safety_events"),
+                             lambda m: lost_at.append(time.monotonic()) if m.kind == "actor_lost" else None, EVENTS_QOS)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     deadline = time.monotonic() + 120
@@ -31,7 +40,12 @@ def main() -> int:
     while time.monotonic() - cut < cut_s:
         executor.spin_once(timeout_sec=0.05)
     subprocess.run(["ip", "-n", ns, "link", "set", dev, "up"], check=True)
-    print(seen[0], flush=True)
+    healed = seen[0]
+    stall = max((b - a for a, b in itertools.pairwise(stamps) if a >= cut), default=0.0)
+    lost = [t - cut for t in lost_at if t >= cut]
+    print(f"longest pause of the team during the cut: {stall:.2f} s; robot lost {lost[0]:.2f} s after the cut"
+          if lost else f"longest pause of the team during the cut: {stall:.2f} s; robot not lost", flush=True)
+    print(healed, flush=True)
     node.destroy_node()
     rclpy.shutdown()
     return 0

@@ -69,7 +69,7 @@ def test_a_frozen_process_leaves_the_graph_within_the_team_lease(tmp_path: Path)
 
         wait(lambda: sub.get_publisher_count() == 1, 30.0)
         talker.send_signal(signal.SIGSTOP)
-        gone = wait(lambda: sub.get_publisher_count() == 0, 15.0)  # Fast DDS's default would take 20 s
+        wait(lambda: sub.get_publisher_count() == 0, 15.0)  # Fast DDS default: 20 s
         talker.send_signal(signal.SIGCONT)
         wait(lambda: sub.get_publisher_count() == 1, 10.0)
     finally:
