@@ -13,8 +13,8 @@
     marl-bridge driver --robot R --pose X Y YAW                  # one simulated robot base (cmd_vel/odom)
     marl-bridge drivers CONFIG.yaml                              # a simulated base per robot, own processes
 
-Exit codes: 0 done, 1 replay diverged, 2 bad config or arguments (nothing started), 130 interrupted
-(run card kept).
+Exit codes: 0 done, 1 replay diverged, 2 bad config or arguments (nothing started), 3 the run failed
+(its card keeps the finished episodes), 130 interrupted (run card kept).
 Arguments after --ros-args go to ROS (remappings, --params-file, ...).
 """
 
@@ -30,7 +30,15 @@ from typing import Any
 from marl_bridge.config import ConfigError, RunConfig, load, with_overrides
 
 EXIT_BAD_CONFIG = 2
+EXIT_FAILED = 3  # the run started and failed (status "failed: ..."); its card keeps what finished
 EXIT_INTERRUPTED = 130
+
+
+def exit_code(status: str) -> int:
+    """0 complete, 3 failed, 130 interrupted (the run card says which)."""
+    if status == "complete":
+        return 0
+    return EXIT_FAILED if status.startswith("failed") else EXIT_INTERRUPTED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -187,7 +195,7 @@ def cmd_run(cfg: RunConfig, out: Path, progress: bool, record: Path | None = Non
           f"{timing['steps_per_s']:.0f} steps/s, deadline misses {sum(card['deadline_misses'].values())}, "
           f"safety events {sum(sum(v.values()) for v in card['safety_events']['by_agent'].values())}")
     print(f"run card: {path}")
-    return 0 if card["status"] == "complete" else EXIT_INTERRUPTED
+    return exit_code(card["status"])
 
 
 def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str]) -> int:
@@ -196,12 +204,15 @@ def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str])
     from marl_bridge.nodes.params import config_parameters
     from marl_bridge.nodes.spin import ros_session, spin_until
     from marl_bridge.nodes.supervisor import SupervisorNode
-    from marl_bridge.recording.run_card import write_run_card
+    from marl_bridge.recording.run_card import CardWriter, write_run_card
     from marl_bridge.recording.trajectory import write_episode_pictures
 
     with ros_session(ros_args or None) as stop:
-        node = SupervisorNode(config_parameters(cfg) if cfg else None, topology="external")
+        node = SupervisorNode(config_parameters(cfg) if cfg else None, topology="external",
+                              out_dir=out or (Path(cfg.run.out_dir) if cfg else None))
         out = out or Path(node.cfg.run.out_dir)
+        if node.card_writer is None:
+            node.card_writer = CardWriter(out, node.run_card, node.get_logger())
         executor = EventsExecutor()
         executor.add_node(node)
         card = node.done.result() if spin_until(executor, node.done, stop) else node.interrupt("signal")
@@ -209,7 +220,7 @@ def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str])
         card["pictures"] = write_episode_pictures(node.traces, node.frames, out)
         print(f"run card: {write_run_card(card, out)}")
         node.destroy_node()
-    return 0 if card["status"] == "complete" else EXIT_INTERRUPTED
+    return exit_code(card["status"])
 
 
 def cmd_record(cfg: RunConfig, bag: Path, ros_args: list[str]) -> int:

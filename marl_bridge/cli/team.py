@@ -116,7 +116,7 @@ def _run_in_session(cfg: RunConfig, out_dir: Path, stop: StopRequest,
     nodes: list[Node] = []  # actors and extra nodes of this process
     side: list[_BackgroundSpinner] = []
     try:
-        supervisor = SupervisorNode(config_parameters(cfg), on_episode=on_episode)
+        supervisor = SupervisorNode(config_parameters(cfg), on_episode=on_episode, out_dir=out_dir)
         executor.add_node(supervisor)
         unknown = sorted(set(external) - set(supervisor.agents))
         if unknown:
@@ -140,7 +140,13 @@ def _run_in_session(cfg: RunConfig, out_dir: Path, stop: StopRequest,
                 side.append(_BackgroundSpinner(node))
             else:
                 executor.add_node(node)
-        if spin_until(executor, supervisor.done, stop):
+        try:
+            finished = spin_until(executor, supervisor.done, stop)
+        except Exception as exc:  # a bug in a callback: the run ends failed, with its card
+            supervisor.get_logger().error(f"run failed: {type(exc).__name__}: {exc}")
+            finished = False
+            supervisor.run.finish(f"failed: {type(exc).__name__}: {exc}")
+        if finished or supervisor.done.done():
             card = supervisor.done.result()
         else:
             card = supervisor.interrupt("signal" if stop.is_set() else "shutdown")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rclpy.clock import Clock, ClockType
@@ -32,6 +33,7 @@ from marl_bridge.nodes.params import config_from_node
 from marl_bridge.nodes.team_out import TeamPublishers
 from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, agent_topic, ros_names, team_topic
 from marl_bridge.nodes.wire import WireError, parse_action
+from marl_bridge.recording.run_card import CardWriter
 from marl_bridge.srv import Reset, Step
 from marl_bridge.team.card import run_card
 from marl_bridge.team.run import TeamRun
@@ -42,7 +44,7 @@ class SupervisorNode(Node):
 
     def __init__(self, parameters: list[Parameter] | None = None, *, node_name: str = "supervisor",
                  topology: str | None = None, on_episode: Callable[[EpisodeRecord], None] | None = None,
-                 cli_args: list[str] | None = None) -> None:
+                 cli_args: list[str] | None = None, out_dir: Path | None = None) -> None:
         super().__init__(node_name, parameter_overrides=parameters or [],
                          automatically_declare_parameters_from_overrides=True, cli_args=cli_args)
         self.cfg = cfg = config_from_node(self)
@@ -59,8 +61,11 @@ class SupervisorNode(Node):
         self.agents = team.agents
         self.names = ros_names(self.agents)
         sim_time = bool(self.get_parameter("use_sim_time").value)
-        self.out = TeamPublishers(self, t, team, cfg.run.seed, sim_time=sim_time, on_episode=on_episode,
-                                  on_end=self._ended)
+        # The run card is written as the run goes (after an episode, at most once a second, and at the end),
+        # so a crash or a kill keeps the finished episodes; pictures come only after the run.
+        self.card_writer = CardWriter(out_dir, self.run_card, self.get_logger()) if out_dir is not None else None
+        self.out = TeamPublishers(self, t, team, cfg.run.seed, sim_time=sim_time,
+                                  on_episode=self._episode_done(on_episode), on_end=self._ended)
         self.run = TeamRun(cfg, team, self.out, backend_used="" if self._robots_pending else cfg.env.backend)
         self.done: Future = Future()
         self.started_at = time.monotonic()
@@ -95,6 +100,14 @@ class SupervisorNode(Node):
                                                 autostart=bool(cfg.safety.lost_after_steps))
         self.get_logger().info(f"team {t!r}: {len(self.agents)} agents of {cfg.env.entry_point} "
                                f"({team.api}); waiting for actors")
+
+    def _episode_done(self, on_episode: Callable[[EpisodeRecord], None] | None) -> Callable[[EpisodeRecord], None]:
+        def done(rec: EpisodeRecord) -> None:
+            if on_episode is not None:
+                on_episode(rec)
+            if self.card_writer is not None:
+                self.card_writer.episode_ended()
+        return done
 
     @property
     def traces(self) -> list[dict[str, Any]]:
@@ -191,8 +204,11 @@ class SupervisorNode(Node):
         for timer in (*self.timers_, self.ready_timer, self.liveness_timer):
             timer.cancel()
         self.get_logger().info(f"run {status}: {len(self.run.records)} episodes")
+        card = self.run_card()
+        if self.card_writer is not None:
+            self.card_writer.write(card)
         if not self.done.done():
-            self.done.set_result(self.run_card())
+            self.done.set_result(card)
 
     # -- the end -------------------------------------------------------------------------------
     def run_card(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,37 @@ def write_run_card(card: dict[str, Any], out_dir: str | Path, name: str = "run_c
             os.unlink(tmp)
         raise
     return path
+
+
+class CardWriter:
+    """Writes a run's card while it runs: after an episode ends (at most once per `min_interval_s`; the
+    next episode's end catches up) and at the end. Each write is atomic, so the file on disk is always a
+    whole card of the episodes finished by then; a write that fails (a full disk) is logged once and
+    leaves the previous card in place."""
+
+    def __init__(self, out_dir: Path, card: Any, logger: Any, min_interval_s: float = 1.0,
+                 clock: Any = time.monotonic) -> None:
+        self.out_dir, self.card, self.logger = out_dir, card, logger
+        self.min_interval_s, self.clock = min_interval_s, clock
+        self.last = -float("inf")
+        self.failed = ""
+        self.path: Path | None = None
+
+    def episode_ended(self) -> None:
+        if self.clock() - self.last >= self.min_interval_s:
+            self.write(self.card())
+
+    def write(self, card: dict[str, Any]) -> bool:
+        self.last = self.clock()
+        try:
+            self.path = write_run_card(card, self.out_dir)
+        except OSError as exc:
+            if not self.failed:
+                self.logger.error(f"cannot write the run card to {self.out_dir}: {exc}; the last card written "
+                                  f"({self.path or 'none yet'}) stays as it was")
+            self.failed = str(exc)
+            return False
+        return True
 
 
 def per_agent_table(card: dict[str, Any]) -> str:

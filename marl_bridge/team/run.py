@@ -149,7 +149,11 @@ class TeamRun:
         for fb in self.team.fallbacks.values():
             fb.reset()
         self.shield.reset()
-        self.episode.reset(self.episode_index, seed)
+        try:
+            self.episode.reset(self.episode_index, seed)
+        except Exception as exc:  # the env is user code: its failure ends the run, the card stays
+            self.finish(f"failed: env reset (episode {self.episode_index}) raised {type(exc).__name__}: {exc}")
+            return
         self.step_index = 0
         if self._simulated:
             self.outlet.sim_time(self.world.sim_time or 0.0)  # type: ignore[union-attr]
@@ -238,7 +242,12 @@ class TeamRun:
         settlement = self.settlement
         settlement.open_ = False
         self.stats.stepped(self.clock(), settlement.t0)
-        results = self.episode.step(settlement.pending, settlement.fallback)
+        try:
+            results = self.episode.step(settlement.pending, settlement.fallback)
+        except Exception as exc:  # the env is user code: its failure ends the run, the card stays
+            self.finish(f"failed: env step (episode {self.episode_index}, step {self.step_index}) raised "
+                        f"{type(exc).__name__}: {exc}")
+            return
         if self.world is not None:  # /clock and the events only robot worlds raise
             if self._simulated:
                 self.outlet.sim_time(self.world.sim_time or 0.0)

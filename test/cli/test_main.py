@@ -159,3 +159,20 @@ def test_check_names_the_api_of_a_turn_based_env() -> None:
     proc = _cli("check", str(CONFIG_DIR / "tictactoe.yaml"))
     assert proc.returncode == 0, proc.stderr
     assert "ok (aec API)" in proc.stdout and "action_mask" in proc.stdout
+
+
+@pytest.mark.ros
+def test_an_env_that_raises_mid_run_ends_failed_with_the_finished_episodes_kept(tmp_path: Path) -> None:
+    config = tmp_path / "failing.yaml"
+    config.write_text((CONFIG_DIR / "point_team.yaml").read_text().replace(
+        "marl_bridge.envs.point_team:parallel_env", "late_joiner:failing_env").replace(
+        "n_agents: 4\n        max_cycles: 60", "fail_episode: 2\n        fail_step: 3").replace(
+        "marl_bridge.envs.point_team:greedy_policy", "late_joiner:policy"))
+    helpers = str(Path(__file__).resolve().parents[1] / "helpers")
+    proc = subprocess.run([*CLI, "run", str(config), "--out", str(tmp_path / "out"), "--no-progress"],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": helpers})
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    card = json.loads((tmp_path / "out" / "run_card.json").read_text())
+    assert card["status"] == ("failed: env step (episode 2, step 3) raised RuntimeError: simulated env bug")
+    assert [ep["episode"] for ep in card["episodes"]] == [0, 1]  # the finished ones, complete
+    assert "failed: env step" in proc.stdout and "Traceback" not in proc.stderr

@@ -83,3 +83,25 @@ def sequence_env(**kwargs: Any) -> SequenceObservations:
 def broken_env(**kwargs: Any) -> LateJoiner:
     """An entry point whose factory fails the way a missing optional dependency does."""
     raise ModuleNotFoundError("No module named 'Box2D'")
+
+
+class FailsMidRun(LateJoiner):
+    """Raises inside `step` at step `fail_step` of episode `fail_episode` (an env bug mid-run)."""
+
+    def __init__(self, fail_episode: int = 1, fail_step: int = 2, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fail_episode, self.fail_step, self._episode = fail_episode, fail_step, -1
+
+    def reset(self, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+        self._episode += 1
+        return super().reset(seed=seed, options=options)
+
+    def step(self, actions: dict[str, Any]) -> tuple[dict, dict, dict, dict, dict]:
+        if (self._episode, self._t) == (self.fail_episode, self.fail_step):
+            raise RuntimeError("simulated env bug")
+        return super().step(actions)
+
+
+def failing_env(**kwargs: Any) -> FailsMidRun:
+    return FailsMidRun(**kwargs)

@@ -1,5 +1,6 @@
-"""Cut a veth link after N step results of robot_0 and heal it T seconds later; print the team's longest
-pause during the cut, then the step count at the heal. Runs inside the supervisor's network namespace:
+"""Cut a veth link once robot_0's step results reach step N and heal it T seconds later; print the
+team's longest pause during the cut and when the robot was lost, then the step at the heal (from the
+results' own step numbers). Runs inside the supervisor's network namespace:
 python link_cutter.py TEAM NS DEV N T."""
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ def main() -> int:
     seen = [0]
     stamps: list[float] = []
 
-    def on_result(_msg: StepResult) -> None:
-        seen[0] += 1
+    def on_result(msg: StepResult) -> None:
+        seen[0] = max(seen[0], msg.step + 1)  # the supervisor's own step count, whenever this matched
         stamps.append(time.monotonic())
     node.create_subscription(StepResult, agent_topic(team, "robot_0", "step_result"), on_result, STREAM_QOS)
     lost_at: list[float] = []

@@ -45,7 +45,8 @@ with ros_session() as stop:
 @pytest.mark.ros
 def test_a_frozen_process_leaves_the_graph_within_the_team_lease(tmp_path: Path) -> None:
     """A process stopped dead (SIGSTOP, as a robot whose link is cut) is dropped after the profile's 3 s
-    participant lease, not Fast DDS's default 20 s; after SIGCONT it is rediscovered."""
+    participant lease, not Fast DDS's default 20 s. (Rediscovery after a heal is checked across two hosts
+    in test_multihost.py.)"""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from std_msgs.msg import String
@@ -70,8 +71,6 @@ def test_a_frozen_process_leaves_the_graph_within_the_team_lease(tmp_path: Path)
         wait(lambda: sub.get_publisher_count() == 1, 30.0)
         talker.send_signal(signal.SIGSTOP)
         wait(lambda: sub.get_publisher_count() == 0, 15.0)  # Fast DDS default: 20 s
-        talker.send_signal(signal.SIGCONT)
-        wait(lambda: sub.get_publisher_count() == 1, 10.0)
     finally:
         talker.send_signal(signal.SIGCONT)
         talker.terminate()
