@@ -93,6 +93,35 @@ def test_sigint_mid_run_keeps_the_run_card(tmp_path: Path) -> None:
 
 
 @pytest.mark.ros
+def test_sigkill_mid_run_leaves_a_whole_card_of_the_finished_episodes(tmp_path: Path) -> None:
+    """SIGKILL after the third episode summary crossed DDS: the card on disk was written while the run
+    went (not at its end), is whole JSON and holds at least the episodes finished a second before."""
+    proc = subprocess.Popen([*CLI, "run", str(CONFIG_DIR / "point_team.yaml"), "--episodes", "100000",
+                             "--out", str(tmp_path), "--no-progress"], env=os.environ.copy(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        with rclpy.init():
+            node = rclpy.create_node("summary_probe")
+            third: Future = Future()
+            node.create_subscription(EpisodeSummary, "/team/episode_summary",
+                                     lambda m: m.episode >= 2 and not third.done() and third.set_result(m.episode),
+                                     STREAM_QOS)
+            executor = EventsExecutor()
+            executor.add_node(node)
+            executor.spin_until_future_complete(third, timeout_sec=60)
+            assert third.done(), "no third episode summary within 60 s"
+            node.destroy_node()
+        proc.kill()
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    card = json.loads((tmp_path / "run_card.json").read_text())  # whole: written atomically
+    assert card["status"] == "running" and len(card["episodes"]) >= 1
+
+
+@pytest.mark.ros
 def test_run_team_restores_the_callers_signal_handlers(tmp_path: Path) -> None:
     from marl_bridge.cli.team import run_team
     from marl_bridge.config import load, with_overrides
