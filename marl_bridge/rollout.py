@@ -11,47 +11,29 @@ from __future__ import annotations
 
 import math
 from array import array
-from typing import Any
 
 from marl_bridge.codec import SpaceCodec
 from marl_bridge.config import RunConfig
-from marl_bridge.envs.episode import AgentResult, EpisodeRecord
+from marl_bridge.envs.episode import EpisodeRecord
 from marl_bridge.envs.team import build_team
 from marl_bridge.nodes.wire import Parsed
-from marl_bridge.safety.events import SafetyEventData
 from marl_bridge.seeds import policy_seed
 from marl_bridge.team.clock import FakeClock
-from marl_bridge.team.run import Phase, TeamRun
+from marl_bridge.team.run import Phase, QuietOutlet, TeamRun
 
 
-class _Inbox:
-    """The Outlet of an in-process run: keeps the observations to answer next and what ended."""
+class _Inbox(QuietOutlet):
+    """The Outlet of an in-process run: keeps the observations to answer next and the finished episodes."""
 
     def __init__(self) -> None:
         self.due: tuple[int, int, dict[str, array]] | None = None
         self.records: list[EpisodeRecord] = []
-        self.events: list[SafetyEventData] = []
 
     def observations(self, episode: int, step: int, encoded: dict[str, array]) -> None:
         self.due = (episode, step, dict(encoded))
 
-    def results(self, episode: int, step: int, results: list[AgentResult], actions: dict[str, Any]) -> None:
-        pass
-
-    def event(self, ev: SafetyEventData) -> None:
-        self.events.append(ev)
-
     def episode_end(self, rec: EpisodeRecord) -> None:
         self.records.append(rec)
-
-    def sim_time(self, seconds: float) -> None:
-        pass
-
-    def run_status(self, status: str) -> None:
-        pass
-
-    def ended(self, status: str) -> None:
-        pass
 
 
 def direct_rollout(cfg: RunConfig, episodes: int | None = None) -> list[EpisodeRecord]:

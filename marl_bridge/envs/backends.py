@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import entry_points
 
 from marl_bridge.config import ConfigError
+from marl_bridge.plugins import load_group
 
 ENTRY_POINT_GROUP = "marl_bridge.backends"
 MUJOCO, HARDWARE, AUTO = "mujoco", "hardware", "auto"
@@ -59,14 +59,7 @@ BUILT_IN = {
 @cache
 def backends() -> dict[str, Backend]:
     """Built-ins first; a plug-in may not shadow one."""
-    found = dict(BUILT_IN)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        entry = ep.load()
-        if not isinstance(entry, Backend) or entry.name in BUILT_IN:
-            raise ConfigError(f"entry point {ep.name!r} in {ENTRY_POINT_GROUP}: expected a new marl_bridge "
-                              f"Backend, got {entry!r}")
-        found[entry.name] = entry
-    return found
+    return load_group(ENTRY_POINT_GROUP, BUILT_IN, Backend, "backend")
 
 
 def backend(name: str, where: str) -> Backend:

@@ -17,12 +17,12 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from gymnasium import spaces
 
 from marl_bridge.config import ConfigError, PolicyConfig
+from marl_bridge.plugins import load_group
 
 if TYPE_CHECKING:
     from marl_bridge.policies.base import Policy
@@ -79,23 +79,7 @@ BUILT_IN: dict[str, PolicyKind] = {
 @functools.cache
 def policy_kinds() -> dict[str, PolicyKind]:
     """Every kind by name: built-in first, then the entry points of the group (a clash is an error)."""
-    kinds = dict(BUILT_IN)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in BUILT_IN:
-            if ep.value.startswith("marl_bridge."):
-                continue  # this package's own declaration of a built-in kind
-            raise ConfigError(f"entry point {ep.name} = {ep.value} (group {ENTRY_POINT_GROUP}): the name of a "
-                              "built-in policy kind; choose another")
-        try:
-            kind = ep.load()
-        except Exception as exc:  # a broken plug-in must say which one it is
-            raise ConfigError(f"entry point {ep.name} = {ep.value} (group {ENTRY_POINT_GROUP}) cannot be "
-                              f"loaded: {type(exc).__name__}: {exc}") from None
-        if not isinstance(kind, PolicyKind) or kind.name != ep.name:
-            raise ConfigError(f"entry point {ep.name} = {ep.value} (group {ENTRY_POINT_GROUP}) must name a "
-                              f"marl_bridge.policies.registry.PolicyKind called {ep.name!r}; got {kind!r}")
-        kinds[ep.name] = kind
-    return kinds
+    return load_group(ENTRY_POINT_GROUP, BUILT_IN, PolicyKind, "policy kind")
 
 
 def policy_kind(name: str, where: str) -> PolicyKind:

@@ -23,9 +23,8 @@ from marl_bridge.config import ConfigError, ShieldConfig, from_dict
 from marl_bridge.envs.episode import AgentResult, EpisodeRecord
 from marl_bridge.envs.team import build_team
 from marl_bridge.nodes.wire import Parsed
-from marl_bridge.safety.events import SafetyEventData
 from marl_bridge.team.clock import FakeClock
-from marl_bridge.team.run import TeamRun
+from marl_bridge.team.run import QuietOutlet, TeamRun
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ def read_trace(bag: Path) -> Trace:
     return Trace(observations, dict(results))
 
 
-class _Replayer:
+class _Replayer(QuietOutlet):
     """The Outlet of a replay: compares what the run sends out with the bag, and answers each observation
     with the action the env received in the recording."""
 
@@ -105,9 +104,6 @@ class _Replayer:
                     return self.diverged(Divergence(r.agent, episode, step, field, getattr(got, field), replayed))
         return None
 
-    def event(self, ev: SafetyEventData) -> None:
-        pass
-
     def episode_end(self, rec: EpisodeRecord) -> None:
         assert self.run is not None
         if rec.steps != self.lengths[rec.episode] and not self.aborted[rec.episode]:
@@ -116,14 +112,6 @@ class _Replayer:
         elif rec.episode + 1 < len(self.seeds):
             self.run.seed_override = self.seeds[rec.episode + 1]
 
-    def sim_time(self, seconds: float) -> None:
-        pass
-
-    def run_status(self, status: str) -> None:
-        pass
-
-    def ended(self, status: str) -> None:
-        pass
 
 
 def replay(bag: Path, card: dict[str, Any]) -> Divergence | None:

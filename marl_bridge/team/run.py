@@ -56,6 +56,31 @@ class Outlet(Protocol):
     def ended(self, status: str) -> None: ...
 
 
+class QuietOutlet:
+    """An Outlet that drops everything: drivers without ROS override what they need."""
+
+    def observations(self, episode: int, step: int, encoded: dict[str, array]) -> None:
+        pass
+
+    def results(self, episode: int, step: int, results: list[AgentResult], actions: dict[str, Any]) -> None:
+        pass
+
+    def event(self, ev: SafetyEventData) -> None:
+        pass
+
+    def episode_end(self, rec: EpisodeRecord) -> None:
+        pass
+
+    def sim_time(self, seconds: float) -> None:
+        pass
+
+    def run_status(self, status: str) -> None:
+        pass
+
+    def ended(self, status: str) -> None:
+        pass
+
+
 class TeamRun:
     def __init__(self, cfg: RunConfig, team: Team, outlet: Outlet, *, clock: Clock = monotonic,
                  backend_used: str = "", backend_why: str = "configured") -> None:

@@ -63,6 +63,21 @@ def test_run_writes_run_card_and_prints_per_agent_table(tmp_path: Path) -> None:
     assert (tmp_path / "config.yaml").exists()
 
 
+def _await_episode_summary(episode: int, timeout_s: float = 60.0) -> None:
+    """Until the summary of `episode` (or a later one) of team "team" crossed DDS."""
+    with rclpy.init():
+        node = rclpy.create_node("summary_probe")
+        seen: Future = Future()
+        node.create_subscription(EpisodeSummary, "/team/episode_summary",
+                                 lambda m: m.episode >= episode and not seen.done() and seen.set_result(m.episode),
+                                 STREAM_QOS)
+        executor = EventsExecutor()
+        executor.add_node(node)
+        executor.spin_until_future_complete(seen, timeout_sec=timeout_s)
+        assert seen.done(), f"no summary of episode {episode} within {timeout_s} s"
+        node.destroy_node()
+
+
 @pytest.mark.ros
 def test_sigint_mid_run_keeps_the_run_card(tmp_path: Path) -> None:
     """Interrupt after the first episode summary crossed DDS: exit 130, finished episodes kept."""
@@ -70,16 +85,7 @@ def test_sigint_mid_run_keeps_the_run_card(tmp_path: Path) -> None:
                              "--out", str(tmp_path), "--no-progress"], env=os.environ.copy(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        with rclpy.init():
-            node = rclpy.create_node("summary_probe")
-            first: Future = Future()
-            node.create_subscription(EpisodeSummary, "/team/episode_summary",
-                                     lambda m: first.done() or first.set_result(m.episode), STREAM_QOS)
-            executor = EventsExecutor()
-            executor.add_node(node)
-            executor.spin_until_future_complete(first, timeout_sec=60)
-            assert first.done(), "no episode summary within 60 s"
-            node.destroy_node()
+        _await_episode_summary(0)
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=60)
     finally:
@@ -100,17 +106,7 @@ def test_sigkill_mid_run_leaves_a_whole_card_of_the_finished_episodes(tmp_path: 
                              "--out", str(tmp_path), "--no-progress"], env=os.environ.copy(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        with rclpy.init():
-            node = rclpy.create_node("summary_probe")
-            third: Future = Future()
-            node.create_subscription(EpisodeSummary, "/team/episode_summary",
-                                     lambda m: m.episode >= 2 and not third.done() and third.set_result(m.episode),
-                                     STREAM_QOS)
-            executor = EventsExecutor()
-            executor.add_node(node)
-            executor.spin_until_future_complete(third, timeout_sec=60)
-            assert third.done(), "no third episode summary within 60 s"
-            node.destroy_node()
+        _await_episode_summary(2)
         proc.kill()
         proc.communicate(timeout=60)
     finally:

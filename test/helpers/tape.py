@@ -7,9 +7,10 @@ from typing import Any
 
 from marl_bridge.envs.episode import AgentResult, EpisodeRecord
 from marl_bridge.safety.events import SafetyEventData
+from marl_bridge.team.run import QuietOutlet
 
 
-class Tape:
+class Tape(QuietOutlet):
     """An Outlet that keeps everything."""
 
     def __init__(self) -> None:
@@ -30,12 +31,6 @@ class Tape:
 
     def episode_end(self, rec: EpisodeRecord) -> None:
         self.episodes.append(rec)
-
-    def sim_time(self, seconds: float) -> None:
-        pass
-
-    def run_status(self, status: str) -> None:
-        pass
 
     def ended(self, status: str) -> None:
         self.status = status
