@@ -17,6 +17,7 @@ import json
 import math
 import time
 
+from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from std_msgs.msg import String
@@ -70,7 +71,10 @@ class ActorNode(Node):
         self.spec_sub = self.create_subscription(AgentSpec, topic(self.team, self.agent, "spec"),
                                                  self._on_spec, LATCHED_QOS)
         self._publish_status(ActorStatus.STATE_WAITING)
-        self.ready_timer = self.create_timer(0.02, self._check_ready)
+        # Timers on the steady clock: under use_sim_time the node clock stands still until the supervisor's
+        # first /clock, which comes only once every actor is ready (a ROS-time timer would never fire).
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.ready_timer = self.create_timer(0.02, self._check_ready, clock=steady)
         # Watchdog: without observations for safety.actor_watchdog_s (the supervisor died or the link
         # is down) the actor publishes a stop action once and says so; the robot's base stops on its own
         # command timeout as well.
@@ -82,7 +86,7 @@ class ActorNode(Node):
         self.status_sub = self.create_subscription(String, team_topic(self.team, "run_status"), self._on_run_status,
                                                    LATCHED_QOS)
         if self.watchdog_s > 0:
-            self.watchdog = self.create_timer(self.watchdog_s / 4, self._check_watchdog)
+            self.watchdog = self.create_timer(self.watchdog_s / 4, self._check_watchdog, clock=steady)
 
     def _publish_status(self, state: int) -> None:
         desc = self.policy.description if self.policy is not None else self.policy_cfg.describe()
