@@ -179,6 +179,9 @@ class RunSettings:
     episodes: int
     topology: str = "single"  # single | actors | multiprocess
     out_dir: str = "runs"
+    # A run that finishes with more than this share of its agent-steps on fallbacks ends "degraded"
+    # (exit code 4), not "complete": a team that mostly ran without its policies did not do the job.
+    max_fallback_share: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -331,6 +334,8 @@ def from_dict(data: Any, source: str = "<memory>") -> RunConfig:
         raise ConfigError(f"{source}: run.topology is {run.topology!r}; expected one of {', '.join(TOPOLOGIES)}")
     if run.episodes < 1:
         raise ConfigError(f"{source}: run.episodes must be at least 1, got {run.episodes}")
+    if not 0.0 <= run.max_fallback_share <= 1.0:
+        raise ConfigError(f"{source}: run.max_fallback_share must be in [0, 1], got {run.max_fallback_share}")
     if not 0 <= run.seed < 2**63:
         raise ConfigError(f"{source}: run.seed must be in [0, 2**63), got {run.seed}")
 

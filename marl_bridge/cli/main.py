@@ -14,7 +14,8 @@
     marl-bridge drivers CONFIG.yaml                              # a simulated base per robot, own processes
 
 Exit codes: 0 done, 1 replay diverged, 2 bad config or arguments (nothing started), 3 the run failed
-(its card keeps the finished episodes), 130 interrupted (run card kept).
+(its card keeps the finished episodes), 4 degraded (finished, but more agent-steps on fallbacks than
+run.max_fallback_share), 130 interrupted (run card kept).
 Arguments after --ros-args go to ROS (remappings, --params-file, ...).
 """
 
@@ -31,13 +32,16 @@ from marl_bridge.config import ConfigError, RunConfig, load, with_overrides
 
 EXIT_BAD_CONFIG = 2
 EXIT_FAILED = 3  # the run started and failed (status "failed: ..."); its card keeps what finished
+EXIT_DEGRADED = 4  # the run finished, mostly on fallbacks (status "degraded: ...")
 EXIT_INTERRUPTED = 130
 
 
 def exit_code(status: str) -> int:
-    """0 complete, 3 failed, 130 interrupted (the run card says which)."""
+    """0 complete, 3 failed, 4 degraded, 130 interrupted (the run card says which)."""
     if status == "complete":
         return 0
+    if status.startswith("degraded"):
+        return EXIT_DEGRADED
     return EXIT_FAILED if status.startswith("failed") else EXIT_INTERRUPTED
 
 

@@ -330,12 +330,24 @@ class TeamRun:
     def finish(self, status: str) -> None:
         if self.phase is Phase.FINISHED:
             return
+        if status == "complete":
+            status = self._judged()
         self.phase = Phase.FINISHED
         self.status = status
         self.settlement.open_ = False
         if self.world is not None:
             self.world.halt()  # robots stop when the run ends, whatever ended it
         self.outlet.ended(status)
+
+    def _judged(self) -> str:
+        """"complete", or "degraded: ..." when more agent-steps than run.max_fallback_share ran on fallbacks."""
+        steps = sum(sum(r.lengths.values()) for r in self.records)
+        fallbacks = sum(sum(r.fallbacks.values()) for r in self.records)
+        bound = self.cfg.run.max_fallback_share
+        if steps and fallbacks / steps > bound:
+            return (f"degraded: {fallbacks / steps:.0%} of agent-steps ran on fallbacks (run.max_fallback_share "
+                    f"{bound:.0%})")
+        return "complete"
 
     def fail(self, kind: str, detail: str, status: str) -> None:
         """The run cannot start (e.g. no robot answered and no fallback is configured)."""

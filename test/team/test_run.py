@@ -341,3 +341,26 @@ def test_interrupt_keeps_what_was_done() -> None:
     assert run.finished and tape.status == "interrupted: test"
     answer(run, "robot_0")  # after the end: nothing is stepped
     assert not tape.stepped
+
+
+def test_a_run_mostly_on_fallbacks_ends_degraded_not_complete() -> None:
+    run, tape, clock = started(point_cfg())
+    while not run.finished:  # robot_1 never answers, robot_0 only every other step
+        if run.step_index % 2 == 0:
+            answer(run, "robot_0")
+        clock.advance(DEADLINE)
+        run.poll()
+    assert tape.status == "degraded: 70% of agent-steps ran on fallbacks (run.max_fallback_share 50%)"
+    run, tape, clock = started(point_cfg())
+    while not run.finished:  # robot_1 silent: exactly half on fallbacks is not more than the bound
+        answer(run, "robot_0")
+        clock.advance(DEADLINE)
+        run.poll()
+    assert tape.status == "complete"
+
+
+def test_exit_codes_follow_the_status() -> None:
+    from marl_bridge.cli.main import exit_code
+
+    assert [exit_code(s) for s in ("complete", "failed: env step raised", "degraded: 70% ...", "interrupted: signal")
+            ] == [0, 3, 4, 130]
