@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from marl_bridge.codec import space_to_json
+from marl_bridge.envs.episode import AECEpisode
 from marl_bridge.team.run import TeamRun
 
 
@@ -14,8 +15,8 @@ def run_card(run: TeamRun, *, topology: str, ros_names: dict[str, str]) -> dict[
     env_section: dict[str, Any] = {"name": cfg.env.name or cfg.env.entry_point, "entry_point": cfg.env.entry_point,
                                    "kwargs": cfg.env.kwargs, "api": team.api,
                                    "reward_definition": cfg.env.reward_definition}
-    if team.api == "aec":
-        env_section["turn_order"] = getattr(run.episode, "turn_order", [])
+    if isinstance(run.episode, AECEpisode):
+        env_section["turn_order"] = run.episode.turn_order
     collisions = None
     if any(r.collisions for r in records):
         collisions = {a: sum(r.collisions.get(a, 0) for r in records) for a in agents}
