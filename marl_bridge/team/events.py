@@ -36,3 +36,14 @@ class EventDesk:
             return
         window[1] += 1
         self.publish(ev)
+
+    def flush(self, episode: int, step: int) -> None:
+        """At the end of the run: the notes of events still held back, so published events plus the
+        `events_suppressed` values add up to the counts on the card."""
+        for (agent, kind), window in self._windows.items():
+            if window[2]:
+                self.publish(SafetyEventData(
+                    "events_suppressed", agent, episode, step,
+                    f"{int(window[2])} {kind} event(s) counted but not published before the run ended "
+                    f"(limit {self.limit}/s)", window[2]))
+                window[2] = 0

@@ -335,6 +335,7 @@ class TeamRun:
         self.phase = Phase.FINISHED
         self.status = status
         self.settlement.open_ = False
+        self.desk.flush(self.episode_index, self.step_index)
         if self.world is not None:
             self.world.halt()  # robots stop when the run ends, whatever ended it
         self.outlet.ended(status)

@@ -164,6 +164,13 @@ def test_events_are_counted_all_and_published_up_to_the_limit_per_second() -> No
     answer(run, "robot_0", name="intruder")
     assert tape.kinds()[3:] == ["events_suppressed", "unknown_agent"]
     assert tape.events[3].value == 7
+    for _ in range(4):
+        answer(run, "robot_0", name="intruder")
+    run.finish("interrupted: test")  # the 2 still held back are said before the end
+    assert tape.kinds()[-1] == "events_suppressed" and tape.events[-1].value == 2
+    published = sum(1 for e in tape.events if e.kind == "unknown_agent")
+    assert published + sum(e.value for e in tape.events if e.kind == "events_suppressed") == 15
+    assert run.desk.counts.by_agent["robot_0"]["unknown_agent"] == 15
 
 
 def test_estop_pause_holds_the_step_and_sends_it_again_on_release() -> None:
