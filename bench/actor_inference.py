@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +34,9 @@ from marl_bridge.envs.robots import pursuit_env
 from marl_bridge.envs.robots.scripted import pursuit_policy
 from marl_bridge.policies import make_policy
 from marl_bridge.policies.onnx_build import mlp_model, write_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself (the benches run with python -P)
+import bench_results
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTED = PolicyConfig(kind="scripted", entry_point="marl_bridge.envs.robots.scripted:pursuit_policy")
@@ -106,14 +106,6 @@ def bridge(n: int, kind: str, cfg_policy: PolicyConfig, steps: int, out: Path) -
     return float(card["timing"]["steady_steps_per_s"])
 
 
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 16])
@@ -135,14 +127,7 @@ def main() -> int:
             print(f"{n:>3} {us['scripted']:>16.0f} {us['mlp']:>12.0f} {us['onnx']:>13.0f} "
                   f"{row['onnx_over_mlp']:>9.2f} {row['onnx_over_scripted']:>13.2f}   "
                   f"{b['scripted']:.0f} / {b['mlp']:.0f} / {b['onnx']:.0f}", flush=True)
-    result = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "commit": commit(), "machine": platform.platform(),
-              "cpus": os.cpu_count(), "python": sys.version.split()[0], "rounds": args.rounds,
-              "steps": args.steps, "rows": rows}
-    out_dir = REPO / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(result, indent=1)
-    (out_dir / "actor-inference-latest.json").write_text(text)
-    (out_dir / f"actor-inference-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(text)
+    bench_results.write("actor-inference", {"rounds": args.rounds, "steps": args.steps, "rows": rows})
     return 0
 
 

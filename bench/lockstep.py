@@ -33,7 +33,6 @@ import contextlib
 import dataclasses
 import json
 import os
-import platform
 import select
 import shutil
 import signal
@@ -70,6 +69,9 @@ from marl_bridge.nodes.topics import STREAM_QOS, agent_topic
 from marl_bridge.nodes.wire import ActionWriter, ObservationWriter, Parsed, parse_action, parse_observation
 from marl_bridge.safety.fallback import zero_action
 from marl_bridge.team.run import TeamRun
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself (the benches run with python -P)
+import bench_results
 
 TOPOLOGIES = ("single", "actors", "multiprocess")
 TEAMS = ("hand", "hand_raw", "bridge")  # references first; "hand" is the one the target names
@@ -460,17 +462,12 @@ def main() -> int:
                     cells.append(f"{row[f'bridge_over_{ref}']:>{width}.2f} {f'{lo:.2f}-{hi:.2f}':>11}")
                 cells.append(f"{row['bridge_over_direct']:>8.3f} {bridge['p50_ms']:>7.2f} {bridge['p99_ms']:>7.2f}")
                 print(" ".join(cells), flush=True)
-    result = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": {"cpus": os.cpu_count(),
-              "python": platform.python_version(), "platform": platform.platform()},
-              "method": "interleaved ABC CBA slices (SIGSTOP/SIGCONT), median of per-round ratios, bootstrap 95% CI",
+    result = {"method": "interleaved ABC CBA slices (SIGSTOP/SIGCONT), median of per-round ratios, bootstrap 95% CI",
               "aa_check": args.aa, "budget_s": args.budget, "rows": rows}
-    RESULTS.mkdir(exist_ok=True)
-    name = "latest-aa.json" if args.aa else "latest.json"
-    (RESULTS / name).write_text(json.dumps(result, indent=1))
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (RESULTS / f"lockstep-{'aa-' if args.aa else ''}{stamp}.json").write_text(json.dumps(result, indent=1))
+    path = bench_results.write("lockstep-aa" if args.aa else "lockstep", result,
+                               latest="latest-aa.json" if args.aa else "latest.json")
     shutil.rmtree(Path("/tmp") / f"marl_bench_{os.getpid()}", ignore_errors=True)
-    print(f"\nresults: {RESULTS / name}")
+    print(f"\nresults: {path}")
     return 0
 
 

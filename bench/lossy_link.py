@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,9 @@ from marl_bridge.rollout import direct_rollout
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "test" / "helpers"))
 from two_hosts import two_hosts  # noqa: E402  (shared with test/nodes/test_multihost.py)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself (the benches run with python -P)
+import bench_results  # noqa: E402
 
 LOSSY_LINK = REPO / "test" / "helpers" / "lossy_link.py"
 PROFILE = REPO / "config" / "fastdds_lossy_link.xml"
@@ -107,13 +109,8 @@ def main() -> int:
                        for p in ("default", "lossy_link"))
         print(f"loss 1 in {one_in or 'inf'}: lossy_link / default steps/s = "
               f"{tuned['steps_per_s'] / base['steps_per_s']:.2f}")
-    out = REPO / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    text = json.dumps({"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": platform.platform(),
-                       "python": sys.version.split()[0], "config": "config/point_team.yaml",
-                       "episodes": args.episodes, "mode": "lockstep", "rows": rows}, indent=1)
-    (out / "lossy-link-latest.json").write_text(text)
-    (out / f"lossy-link-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(text)
+    bench_results.write("lossy-link", {"config": "config/point_team.yaml", "episodes": args.episodes,
+                                       "mode": "lockstep", "rows": rows})
     return 0
 
 

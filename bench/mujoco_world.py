@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -30,6 +28,9 @@ from marl_bridge.cli.team import run_team
 from marl_bridge.config import ShieldConfig, load, with_overrides
 from marl_bridge.envs.robots import pursuit_env
 from marl_bridge.envs.robots.scripted import pursuit_policy
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself (the benches run with python -P)
+import bench_results
 
 REPO = Path(__file__).resolve().parents[1]
 PERIOD = 0.05
@@ -94,14 +95,7 @@ def main() -> int:
     if eight is not None:
         verdict = "met" if eight["direct"]["env_rtf"] >= 100 else "NOT met"
         print(f"\ntarget >= 100x real time at N = 8 (direct env): {eight['direct']['env_rtf']:.0f}x, {verdict}")
-    result = {"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": platform.platform(), "cpus": os.cpu_count(),
-              "python": sys.version.split()[0], "control_period_s": PERIOD, "substeps": 10, "steps": args.steps,
-              "rows": rows}
-    out_dir = REPO / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(result, indent=1)
-    (out_dir / "mujoco-latest.json").write_text(text)
-    (out_dir / f"mujoco-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(text)
+    bench_results.write("mujoco", {"control_period_s": PERIOD, "substeps": 10, "steps": args.steps, "rows": rows})
     return 0
 
 

@@ -33,6 +33,9 @@ from marl_bridge.msg import Action
 from marl_bridge.nodes.topics import STREAM_QOS, agent_topic
 from marl_bridge.recording.recorder import RecorderNode
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself (the benches run with python -P)
+import bench_results
+
 TEAM, AGENT = "rbench", "robot_0"
 RESULTS = Path(__file__).parent / "results"
 
@@ -114,10 +117,7 @@ def main() -> int:
         rows.append(row)
         print(f"{row['target_rate']!s:>9} {row['sent']:>7} {row['recorded']:>8} {row['lost']:>6} "
               f"{row['publish_rate']:>11.0f} {row['record_rate']:>10.0f}", flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "recorder-latest.json"
-    out.write_text(json.dumps({"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds": args.seconds, "rows": rows},
-                              indent=1))
+    out = bench_results.write("recorder", {"seconds": args.seconds, "rows": rows})
     print(f"\nresults: {out}")
     return 0
 

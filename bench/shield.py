@@ -10,8 +10,6 @@ after) in the same shielded rollout, and prints (step + shield) / step. Writes b
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -23,6 +21,9 @@ from marl_bridge.config import ShieldConfig
 from marl_bridge.envs.robots import pursuit_env
 from marl_bridge.envs.robots.scripted import pursuit_policy
 from marl_bridge.safety.shield import Shield
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself (the benches run with python -P)
+import bench_results
 
 REPO = Path(__file__).resolve().parents[1]
 RULES = ShieldConfig(max_speed_mps=0.8, max_accel_mps2=3.0, min_separation_m=0.45, near_miss_m=0.42,
@@ -67,13 +68,8 @@ def main() -> int:
         rows.append(r)
         print(f"{n:>3} {r['step_ms']:>11.3f} {r['shield_ms']:>9.3f} {r['ratio']:>18.2f} {r['interventions']:>13}",
               flush=True)
-    out = REPO / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    text = json.dumps({"when": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": platform.platform(),
-                       "python": sys.version.split()[0], "steps": args.steps, "rules": RULES.__dict__
-                       | {"geofence": list(RULES.geofence)}, "rows": rows}, indent=1)
-    (out / "shield-latest.json").write_text(text)
-    (out / f"shield-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(text)
+    bench_results.write("shield", {"steps": args.steps, "rules": RULES.__dict__ | {"geofence": list(RULES.geofence)},
+                                   "rows": rows})
     return 0
 
 
