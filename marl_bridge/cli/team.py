@@ -37,6 +37,7 @@ from marl_bridge.nodes.spin import StopRequest, ros_session, spin_forever, spin_
 from marl_bridge.nodes.supervisor import SupervisorNode
 from marl_bridge.nodes.topics import agent_ns
 from marl_bridge.recording.trajectory import write_episode_pictures
+from marl_bridge.team.run import Phase
 
 
 def actor_command(config_path: Path, agents: list[str]) -> list[str]:
@@ -63,6 +64,23 @@ def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+
+
+def _watch_start(supervisor: SupervisorNode, launched: list[tuple[subprocess.Popen[bytes], list[str]]]) -> None:
+    """An actor process that dies before the run starts fails the start at once (its own error is on
+    stderr above), instead of a wait of startup_timeout_s and a run on fallbacks."""
+    def check() -> None:
+        if supervisor.run.phase is not Phase.STARTING:
+            timer.cancel()
+            return
+        for child, group in launched:
+            code = child.poll()
+            if code is not None:
+                timer.cancel()
+                why = f"the actor process of {', '.join(group)} exited with code {code} before the run started"
+                supervisor.run.fail("actor_lost", f"{why} (its error is above)", f"failed: {why}")
+                return
+    timer = supervisor.create_timer(0.1, check)
 
 
 class _BackgroundSpinner:
@@ -134,6 +152,7 @@ def _run_in_session(cfg: RunConfig, out_dir: Path, stop: StopRequest,
             for group in groups:
                 children.append(subprocess.Popen(actor_command(config_path, group), env=os.environ.copy(),
                                                  preexec_fn=die_with_parent))
+            _watch_start(supervisor, list(zip(children, groups, strict=True)))
         for node in extra_nodes(supervisor) if extra_nodes is not None else []:
             nodes.append(node)
             if getattr(node, "needs_own_executor", False):

@@ -201,3 +201,24 @@ def test_an_env_that_raises_mid_run_ends_failed_with_the_finished_episodes_kept(
     assert card["status"] == ("failed: env step (episode 2, step 3) raised RuntimeError: simulated env bug")
     assert [ep["episode"] for ep in card["episodes"]] == [0, 1]  # the finished ones, complete
     assert "failed: env step" in proc.stdout and "Traceback" not in proc.stderr
+
+
+@pytest.mark.ros
+def test_an_actor_process_that_dies_at_start_fails_the_run_at_once(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """multiprocess: robot_1's actor process cannot build its policy and exits. The run fails right
+    away naming it, instead of waiting startup_timeout_s (60 s here) and running on fallbacks."""
+    import dataclasses
+
+    from marl_bridge.cli.team import run_team
+    from marl_bridge.config import PolicyConfig, load, with_overrides
+
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[1] / "helpers"))
+    cfg = with_overrides(load(CONFIG_DIR / "point_team.yaml"), episodes=1, topology="multiprocess")
+    crash = PolicyConfig(kind="scripted", entry_point="late_joiner:crashing_policy")
+    cfg = dataclasses.replace(
+        cfg, policy=dataclasses.replace(cfg.policy, shared=False, per_agent={"robot_1": crash}),
+        supervisor=dataclasses.replace(cfg.supervisor, startup_timeout_s=60.0))
+    card = run_team(cfg, tmp_path)
+    assert card["status"].startswith("failed: the actor process of robot_1 exited with code"), card["status"]
+    assert card["episodes"] == []

@@ -105,3 +105,8 @@ class FailsMidRun(LateJoiner):
 
 def failing_env(**kwargs: Any) -> FailsMidRun:
     return FailsMidRun(**kwargs)
+
+
+def crashing_policy(agent: str, observation_space: Any, action_space: Any) -> Any:
+    """A policy factory that fails where the actor builds it (a robot missing a dependency)."""
+    raise ModuleNotFoundError("No module named 'robot_only_dependency'")
