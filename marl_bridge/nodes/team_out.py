@@ -45,7 +45,9 @@ class TeamPublishers:
         self.spec_pubs = {a: pub(AgentSpec, a, "spec", LATCHED_QOS) for a in agents}
         self.event_pub = node.create_publisher(SafetyEvent, team_topic(t, "safety_events"), EVENTS_QOS)
         self.summary_pub = node.create_publisher(EpisodeSummary, team_topic(t, "episode_summary"), STREAM_QOS)
-        self.clock_pub = node.create_publisher(ClockMsg, "/clock", 10)
+        # reliable with the team's depth: a recorder gets every tick (nodes' own clocks, which subscribe
+        # best effort, match it too)
+        self.clock_pub = node.create_publisher(ClockMsg, "/clock", STREAM_QOS)
         # running / held / the final status: actors' watchdogs stay quiet while the team is held on
         # purpose and after the run ended (latched: a late joiner learns it too)
         self.status_pub = node.create_publisher(String, team_topic(t, "run_status"), LATCHED_QOS)

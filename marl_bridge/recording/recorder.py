@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rclpy.node import Node
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import QoSProfile
 from rclpy.task import Future
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
@@ -36,8 +36,9 @@ from marl_bridge.msg import ActorStatus, EpisodeSummary, Observation, SafetyEven
 from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, STREAM_QOS, agent_topic, team_topic
 
 PACKAGE = "marl_bridge"
-# best effort matches both best-effort (the usual /clock QoS) and reliable clock publishers
-CLOCK_QOS = QoSProfile(reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST, depth=10)
+# The supervisor publishes /clock reliably with the team's depth, so the bag holds every tick (best effort
+# with depth 10 lost some under load). A best-effort /clock of another tool does not match this reader.
+CLOCK_QOS = STREAM_QOS
 
 
 def msg_definitions() -> dict[str, str]:

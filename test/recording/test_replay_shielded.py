@@ -29,6 +29,8 @@ def test_shielded_mujoco_run_replays_reproduced(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     card = json.loads((out / "run_card.json").read_text())
     assert sum(sum(v.values()) for v in card["interventions"].values()) > 0  # the shield changed actions
+    # every /clock tick is in the bag: one at the episode's start and one per step
+    assert card["recording"]["messages"]["/clock"] == 1 + card["episodes"][0]["steps"]
     replay = subprocess.run([sys.executable, "-P", "-m", "marl_bridge.cli", "replay", str(bag), "--card",
                              str(out / "run_card.json")], capture_output=True, text=True, timeout=120,
                             env=os.environ.copy())
