@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CONFIG_DIR
+from conftest import CONFIG_DIR, skip_unless_ci
 from processes import descendants
 
 from marl_bridge import config as config_mod
@@ -123,8 +123,9 @@ def test_hardware_bringup_on_mujoco_and_strict_launch_flags(tmp_path: Path) -> N
 
 
 @pytest.mark.ros
-@pytest.mark.skipif(not INSTALLED, reason=f"marl_bridge is not installed into {sys.prefix} (run `make install`)")
 def test_sim_bringup_from_launch_command_lines_runs_to_a_run_card(tmp_path: Path) -> None:
+    if not INSTALLED:
+        skip_unless_ci(f"marl_bridge is not installed into {sys.prefix} (run `make install`)")
     b = sim_team(CONFIG_DIR / "mujoco_pursuit.yaml", n_robots=3, seed=4, out_dir=str(tmp_path / "out"))
     before = descendants()
     procs = {s.name + s.namespace: subprocess.Popen(command(s, tmp_dir=tmp_path), env=os.environ.copy())

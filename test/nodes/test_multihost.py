@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CONFIG_DIR, REPO
+from conftest import CONFIG_DIR, REPO, skip_unless_ci
 from two_hosts import Hosts, NamespaceError, two_hosts
 
 from marl_bridge.config import PolicyConfig, ShieldConfig, dump_yaml, load, with_overrides
@@ -32,13 +32,13 @@ PROFILE = Path(sys.prefix) / "share" / "marl_bridge" / "config" / "fastdds_lossy
 @pytest.fixture
 def hosts() -> Iterator[Hosts]:
     if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.skip("network namespaces need root and iproute2")
+        skip_unless_ci("network namespaces need root and iproute2")
     tag = str(os.getpid())[-5:]
     try:
         with two_hosts(tag, int(tag) % 250) as made:
             yield made
     except NamespaceError as exc:
-        pytest.skip(str(exc))
+        skip_unless_ci(str(exc))
 
 
 def _tx_bytes(ns: str, dev: str) -> int:
@@ -92,7 +92,7 @@ def test_a_lossy_link_with_the_lossy_link_profile_loses_no_step(tmp_path: Path, 
                             hosts.veth_robot, "10"],
                            capture_output=True, text=True)
     if added.returncode != 0:
-        pytest.skip(f"no nf_tables here: {added.stderr.strip()[-300:]}")
+        skip_unless_ci(f"no nf_tables here: {added.stderr.strip()[-300:]}")
     cfg = with_overrides(load(CONFIG_DIR / "point_team.yaml"), episodes=4, seed=21)
     cfg = dataclasses.replace(cfg, supervisor=dataclasses.replace(cfg.supervisor, step_deadline_s=2.0))
     cfg = dump_yaml(cfg, tmp_path / "team.yaml")
