@@ -24,6 +24,7 @@ from typing import Any
 
 from marl_bridge.config import dump_yaml, load, with_overrides
 from marl_bridge.envs.factory import make_env
+from marl_bridge.nodes.dds_profile import profile_path
 from marl_bridge.rollout import direct_rollout
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself (the b
 import bench_results  # noqa: E402
 
 LOSSY_LINK = REPO / "test" / "helpers" / "lossy_link.py"
-PROFILE = REPO / "config" / "fastdds_lossy_link.xml"
+PROFILE = profile_path()  # the team profile every marl_bridge process loads by default
 CLI = [sys.executable, "-P", "-m", "marl_bridge.cli"]
 
 

@@ -353,7 +353,7 @@ def from_dict(data: Any, source: str = "<memory>") -> RunConfig:
             raise ConfigError(f"{source}: hardware.max_linear_mps and hardware.max_angular_rps must be > 0")
         if hardware.wait_s <= 0 or hardware.stale_after_s <= 0:
             raise ConfigError(f"{source}: hardware.wait_s and hardware.stale_after_s must be > 0")
-    if chosen is not None and chosen.needs_hardware_config and hardware is None:
+    if chosen is not None and chosen.waits_for_robots and hardware is None:
         raise ConfigError(f"{source}: env.backend {env.backend!r} needs a 'hardware' section (at least "
                           "max_linear_mps and max_angular_rps: the limits every cmd_vel is clamped to)")
 

@@ -13,7 +13,7 @@ import math
 from array import array
 
 from marl_bridge.codec import SpaceCodec
-from marl_bridge.config import RunConfig
+from marl_bridge.config import RunConfig, with_overrides
 from marl_bridge.envs.episode import EpisodeRecord
 from marl_bridge.envs.team import build_team
 from marl_bridge.nodes.wire import Parsed
@@ -37,14 +37,12 @@ class _Inbox(QuietOutlet):
 
 
 def direct_rollout(cfg: RunConfig, episodes: int | None = None) -> list[EpisodeRecord]:
-    if episodes is not None and episodes != cfg.run.episodes:
-        from dataclasses import replace
-
-        cfg = replace(cfg, run=replace(cfg.run, episodes=episodes))
+    cfg = with_overrides(cfg, episodes=episodes)
     team = build_team(cfg)
     policies = team.build_policies(cfg)
-    actor_obs = {a: SpaceCodec(team.actor_spaces(a)[0]) for a in team.agents}
-    actor_act = {a: SpaceCodec(team.actor_spaces(a)[1]) for a in team.agents}
+    spaces = {a: team.actor_spaces(a) for a in team.agents}  # as the actors see them (from the JSON spec)
+    actor_obs = {a: SpaceCodec(obs) for a, (obs, _act) in spaces.items()}
+    actor_act = {a: SpaceCodec(act) for a, (_obs, act) in spaces.items()}
     inbox = _Inbox()
     clock = FakeClock()  # time passes only when a policy fails to answer: then the deadline settles the step
     run = TeamRun(cfg, team, inbox, clock=clock)

@@ -22,17 +22,16 @@ def env_api(env: Any) -> str:
     return "aec" if isinstance(env, AECEnv) else "parallel"
 
 
-def check_env(env: Any, entry_point: str, where: str) -> str:
-    """Refuse what is no PettingZoo env at all; return its API."""
-    api = env_api(env)
+def check_env(env: Any, entry_point: str, where: str) -> None:
+    """Refuse what is no PettingZoo env at all (an AECEnv is one by type; anything else must have the
+    Parallel API's members)."""
+    if env_api(env) == "aec":
+        return
     needed = ("possible_agents", "reset", "step", "action_space", "observation_space")
-    if api == "aec":
-        needed += ("observe", "agent_selection")
-    missing = [name for name in needed if not hasattr(type(env), name) and not hasattr(env, name)]
-    if api == "parallel" and missing:
+    missing = [name for name in needed if not hasattr(env, name)]
+    if missing:
         raise ConfigError(f"{where}: {entry_point} returned {type(env).__name__}, which is neither a PettingZoo "
                           f"AECEnv nor a ParallelEnv (it lacks {', '.join(missing)})")
-    return api
 
 
 def codecs_for(env: Any, agents: list[str], source: str) -> tuple[dict[str, SpaceCodec], dict[str, SpaceCodec]]:

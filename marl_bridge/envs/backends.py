@@ -41,10 +41,6 @@ class Backend:
         """The backend built while the supervisor waits for the robots."""
         return self.starts_on or self.name
 
-    @property
-    def needs_hardware_config(self) -> bool:
-        return self.waits_for_robots
-
 
 BUILT_IN = {
     MUJOCO: Backend(MUJOCO, "the package's MuJoCo world", "marl_bridge.envs.robots:mujoco_body",

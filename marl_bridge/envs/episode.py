@@ -284,5 +284,3 @@ def open_episode(env: Any, obs_codecs: dict[str, SpaceCodec], max_steps: int) ->
 
     return (AECEpisode if env_api(env) == "aec" else ParallelEpisode)(env, obs_codecs, max_steps)
 
-
-TeamEpisode = ParallelEpisode  # the name earlier code and tests use

@@ -124,6 +124,11 @@ class TeamRun:
     def finished(self) -> bool:
         return self.phase is Phase.FINISHED
 
+    @property
+    def answering(self) -> bool:
+        """Answers to the step in flight count (real time: until the tick, as duplicates once applied)."""
+        return self.phase in (Phase.AWAITING, Phase.APPLIED)
+
     # -- start and episodes --------------------------------------------------------------------
     def swap_backend(self, team: Team, used: str, why: str) -> None:
         """Before start: run `team` (the simulated fallback of a silent hardware team) instead."""
@@ -206,7 +211,7 @@ class TeamRun:
         if agent in self.liveness.lost and msg.agent == agent and self._rejoins(agent, msg):
             return
         settlement = self.settlement
-        settlement.offer(agent, msg, self.clock())
+        settlement.offer(agent, msg, self.clock(), self.answering)
         if self.phase is Phase.AWAITING and settlement.complete:
             self._settled()
 
@@ -214,8 +219,7 @@ class TeamRun:
         """A lost agent's message: it rejoins on an answer to the step in flight (which then counts, in
         place of the fallback it was given); an answer to an earlier step makes it a candidate, waited
         for at the next step. True when the message needs nothing more."""
-        if (msg.episode, msg.step) != (self.episode_index, self.step_index) or self.phase not in (
-                Phase.AWAITING, Phase.APPLIED):
+        if (msg.episode, msg.step) != (self.episode_index, self.step_index) or not self.answering:
             self.liveness.candidates.add(agent)
             return False  # the gate calls it stale (or future) with its event
         why = self.liveness.rejoin(agent, self.episode_index, self.step_index)
@@ -265,7 +269,6 @@ class TeamRun:
     def _step(self) -> None:
         self.phase = Phase.STEPPING
         settlement = self.settlement
-        settlement.open_ = False
         self.stats.stepped(self.clock(), settlement.t0)
         try:
             results = self.episode.step(settlement.pending, settlement.fallback)
@@ -334,7 +337,6 @@ class TeamRun:
             status = self._judged()
         self.phase = Phase.FINISHED
         self.status = status
-        self.settlement.open_ = False
         self.desk.flush(self.episode_index, self.step_index)
         if self.world is not None:
             self.world.halt()  # robots stop when the run ends, whatever ended it
@@ -401,9 +403,8 @@ class TeamRun:
                                   f"{'ended' if end else 'paused'} until released"))
         if not self.running:
             return True
-        if self.phase in (Phase.AWAITING, Phase.APPLIED):
+        if self.answering:  # the step in flight is dropped: its answers are stale from now on
             self.phase = Phase.HELD
-            self.settlement.open_ = False
         if end and self.phase is Phase.HELD and not self.episode.done:
             self._end_episode(aborted=True)  # held with no episode until released
         return True

@@ -39,14 +39,12 @@ class Settlement:
         self.episode: Episode | None = None
         self.index = (0, 0)  # (episode, step) being settled
         self.t0 = 0.0
-        self.open_ = False
 
     def open(self, episode: Episode, index: tuple[int, int], t0: float) -> None:
         """A new step: the agents in `episode.encoded` must answer; lost ones get their fallback now
         (unless they are catching up: then they are waited for, see Liveness)."""
         self.episode, self.index, self.t0 = episode, index, t0
         self.pending, self.fallback = {}, set()
-        self.open_ = True
         liveness = self.liveness
         for agent in list(liveness.lost):  # a lost actor is not waited for; it still gets its observation
             if agent in episode.encoded and not liveness.waits_for(agent):
@@ -57,11 +55,12 @@ class Settlement:
     def complete(self) -> bool:
         return self.episode is not None and len(self.pending) == len(self.episode.encoded)
 
-    def offer(self, agent: str, msg: Parsed, now: float) -> None:
-        """An action message from `agent`'s topic: decide what it becomes for this step."""
+    def offer(self, agent: str, msg: Parsed, now: float, answering: bool) -> None:
+        """An action message from `agent`'s topic: decide what it becomes for this step (`answering`: the
+        run takes answers to the step now, i.e. it is not held, between steps or finished)."""
         codec = self.act_codecs[agent]
         episode = self.episode
-        live = self.open_ and episode is not None and agent in episode.encoded
+        live = answering and episode is not None and agent in episode.encoded
         ep, step = self.index
         if (live and msg.step == step and msg.episode == ep and msg.agent == agent
                 and msg.layout == codec.layout and agent not in self.pending):
@@ -127,7 +126,7 @@ class Settlement:
         self.fallback.discard(agent)
 
     def overdue(self, now: float) -> bool:
-        return self.open_ and now - self.t0 >= self.deadline_s
+        return now - self.t0 >= self.deadline_s
 
     def close(self, now: float, lose: Callable[[str, str], None]) -> None:
         """The deadline: every agent still due gets its fallback and a deadline_miss (`lose` is called
