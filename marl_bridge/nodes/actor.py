@@ -5,8 +5,9 @@ latched `spec` topic. Once its observation subscription and action publisher are
 publishes a latched READY status; then it answers the newest observation with one action for the same
 (episode, step). A repeated observation gets the same action again, never a fresh sample.
 
-Newest only: the observation subscription keeps one sample, and an observation is acted on from an
-executor task that runs after every message already queued, so after a link outage the observations queued
+Newest only: the observation subscription keeps one sample, and an observation that arrives late (held
+up in the network: its delay is LATE_S above the shortest seen) is acted on from an executor task that
+runs after every message already queued, so after a link outage the observations queued
 during the cut are superseded, never answered (a stale answer cannot count, and it would delay the
 current one). How many were skipped is reported on the status topic (`skipped`) and in the run card.
 """
@@ -31,6 +32,8 @@ from marl_bridge.nodes.wire import ActionWriter, Parsed, WireError, parse_observ
 from marl_bridge.policies import Policy, make_policy
 from marl_bridge.safety.fallback import zero_action
 from marl_bridge.seeds import policy_seed
+
+LATE_S = 0.01  # an observation this much later than the fastest delivery seen waits for the queue behind it
 
 
 class ActorNode(Node):
@@ -66,6 +69,7 @@ class ActorNode(Node):
         self.obs_sub = self.create_subscription(Observation, topic(self.team, self.agent, "observation"),
                                                 self._on_raw_observation, NEWEST_QOS, raw=True)
         self.newest: Parsed | None = None  # the newest observation received and not yet acted on
+        self.min_lag = math.inf  # shortest (receive time - stamp) seen, seconds
         self.skipped = 0
         self.last_acted: tuple[int, int] | None = None
         self.spec_sub = self.create_subscription(AgentSpec, topic(self.team, self.agent, "spec"),
@@ -140,16 +144,22 @@ class ActorNode(Node):
         except WireError as exc:
             self.get_logger().error(f"unreadable observation: {exc}; not acting")
             return
+        # Late or not: the observation's delay (receive time minus its stamp) against the shortest delay
+        # seen. Clock offsets cancel out; only an observation held up in the network (a repair after an
+        # outage, and the burst behind it) is late. An on-time one, the normal case, is acted on at once.
+        lag = time.time() - msg.sec - msg.nanosec * 1e-9
+        if lag < self.min_lag:
+            self.min_lag = lag
         newest = self.newest
         if newest is None:
             self.newest = msg
             executor = self.executor
-            if executor is None:
+            if lag - self.min_lag < LATE_S or executor is None:
                 self._act_on_newest()
-            else:  # the task runs after the messages already queued (the executor's FIFO): the newest wins
+            else:  # a task runs after the messages already queued (the executor's FIFO): the newest wins
                 executor.create_task(self._act_on_newest)
         elif (msg.episode, msg.step) >= (newest.episode, newest.step):
-            self.newest = msg  # the guard is pending already
+            self.newest = msg  # a task is pending already
 
     def _act_on_newest(self) -> None:
         msg, self.newest = self.newest, None
