@@ -32,8 +32,9 @@ class GateResult:
 
 def check_action(*, topic_agent: str, msg_agent: str, msg_episode: int, msg_step: int, layout: int,
                  data: Any, episode: int, step: int, live: bool, answered: bool,
-                 known_agents: frozenset[str], codec: SpaceCodec) -> GateResult:
-    """Classify one action message that arrived on `topic_agent`'s action topic."""
+                 known_agents: frozenset[str], codec: SpaceCodec, late_s: float | None = None) -> GateResult:
+    """Classify one action message that arrived on `topic_agent`'s action topic (`late_s`: the agent's
+    fallback was given at the deadline that many seconds ago; its answer now is late, not a duplicate)."""
 
     def event(kind: str, detail: str, value: float = 0.0) -> SafetyEventData:
         return SafetyEventData(kind, topic_agent, episode, step, detail, value)
@@ -54,6 +55,10 @@ def check_action(*, topic_agent: str, msg_agent: str, msg_episode: int, msg_step
         return GateResult(Verdict.IGNORE, event=event(
             "future_action", f"action for episode {msg_episode} step {msg_step}, which has not been "
             f"observed; expected episode {episode} step {step}"))
+    if late_s is not None:
+        return GateResult(Verdict.IGNORE, event=event(
+            "stale_action", f"answer to episode {episode} step {step} {late_s:.3f} s after its deadline; "
+            "its fallback stood in", late_s))
     if answered:
         return GateResult(Verdict.IGNORE, event=event(
             "duplicate_action", f"second action for episode {episode} step {step}; the first one counts"))

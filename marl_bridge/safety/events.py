@@ -10,7 +10,7 @@ from typing import Any
 KINDS: dict[str, tuple[int, str, str]] = {
     "deadline_miss": (1, "timing", "no action for the step before the deadline; fallback used"),
     "invalid_action": (2, "control", "NaN/inf, wrong size, wrong layout or outside the space; fallback used"),
-    "stale_action": (1, "timing", "action for an earlier step or episode; ignored"),
+    "stale_action": (1, "timing", "action for an earlier step or episode, or after its deadline; ignored"),
     "future_action": (2, "state", "action for a step not yet observed; ignored"),
     "duplicate_action": (1, "control", "second action for the same step; the first one counts"),
     "wrong_agent": (2, "control", "action on one agent's topic naming another agent; ignored"),

@@ -126,7 +126,8 @@ class TeamRun:
 
     @property
     def answering(self) -> bool:
-        """Answers to the step in flight count (real time: until the tick, as duplicates once applied)."""
+        """Answers to the step in flight are classified (real time: until the tick; once applied, a second
+        answer is a duplicate and one after the deadline is late)."""
         return self.phase in (Phase.AWAITING, Phase.APPLIED)
 
     # -- start and episodes --------------------------------------------------------------------

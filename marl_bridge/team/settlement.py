@@ -36,6 +36,7 @@ class Settlement:
         self.known = frozenset(act_codecs)
         self.pending: dict[str, Any] = {}
         self.fallback: set[str] = set()
+        self.missed: set[str] = set()  # given their fallback at the deadline: a later answer is late
         self.episode: Episode | None = None
         self.index = (0, 0)  # (episode, step) being settled
         self.t0 = 0.0
@@ -44,7 +45,7 @@ class Settlement:
         """A new step: the agents in `episode.encoded` must answer; lost ones get their fallback now
         (unless they are catching up: then they are waited for, see Liveness)."""
         self.episode, self.index, self.t0 = episode, index, t0
-        self.pending, self.fallback = {}, set()
+        self.pending, self.fallback, self.missed = {}, set(), set()
         liveness = self.liveness
         for agent in list(liveness.lost):  # a lost actor is not waited for; it still gets its observation
             if agent in episode.encoded and not liveness.waits_for(agent):
@@ -74,7 +75,8 @@ class Settlement:
             result = check_action(
                 topic_agent=agent, msg_agent=msg.agent, msg_episode=msg.episode, msg_step=msg.step,
                 layout=msg.layout, data=msg.data, episode=ep, step=step, live=live,
-                answered=agent in self.pending, known_agents=self.known, codec=codec)
+                answered=agent in self.pending, known_agents=self.known, codec=codec,
+                late_s=now - self.t0 - self.deadline_s if agent in self.missed else None)
             if result.verdict is Verdict.IGNORE:
                 assert result.event is not None
                 self.emit(result.event)
@@ -144,3 +146,4 @@ class Settlement:
                 "deadline_miss", agent, ep, step,
                 f"no action within {self.deadline_s} s; fallback ({self.fallbacks[agent].kind}) used", now - self.t0))
             self._fallback(agent)
+            self.missed.add(agent)

@@ -37,6 +37,7 @@ def test_valid_action_is_accepted_and_decoded() -> None:
     ({"msg_episode": 2, "msg_step": 50}, "stale_action", Verdict.IGNORE, "episode 2 step 50"),
     ({"msg_step": 8}, "future_action", Verdict.IGNORE, "has not been observed"),
     ({"answered": True}, "duplicate_action", Verdict.IGNORE, "the first one counts"),
+    ({"answered": True, "late_s": 0.25}, "stale_action", Verdict.IGNORE, "0.250 s after its deadline"),
     ({"live": False}, "stale_action", Verdict.IGNORE, "has left episode 3"),
     ({"layout": 1}, "invalid_action", Verdict.FALLBACK, "does not match the action space's layout"),
     ({"data": np.array([np.nan, 0.0])}, "invalid_action", Verdict.FALLBACK, "NaN"),

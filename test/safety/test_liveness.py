@@ -49,7 +49,7 @@ def _config() -> RunConfig:
     pursue = PolicyConfig(kind="scripted", entry_point="marl_bridge.envs.robots.scripted:pursuit_policy")
     policy = TeamPolicyConfig(shared=False, default=pursue, per_agent={"robot_2": PolicyConfig(
         kind="scripted", entry_point="marl_bridge.policies.faults:hang", kwargs={"from_step": 30})})
-    # Lockstep with a 1 s deadline: the healthy actor never misses, however loaded the machine is while a
+    # Lockstep with a 1 s deadline: the healthy actor is never lost, however loaded the machine is while a
     # restarted one loads (in real time at 10 Hz the count below depended on the machine's timing; the
     # rules themselves are checked exactly with a fake clock in test/team/test_run.py); no shield (not
     # what this test is about)
@@ -149,7 +149,11 @@ def test_killed_actor_rejoins_hung_actor_is_lost_and_the_team_runs_on(tmp_path: 
     assert gap1["rejoined"] is not None and gap1["rejoined"]["step"] > gap1["lost"]["step"]
     (gap2,) = gaps["robot_2"]
     assert gap2["rejoined"] is None and gap2["lost"]["step"] >= 30
-    assert "robot_0" not in gaps and ep["fallbacks"]["robot_0"] == 0
+    # The healthy actor is never lost. Whether it ever misses the 1 s deadline is the machine's timing,
+    # not a rule (a loaded CI machine once starved it for one step): any fallback it got is a deadline miss.
+    robot_0 = card["safety_events"]["by_agent"].get("robot_0", {})
+    assert "robot_0" not in gaps, gaps
+    assert ep["fallbacks"]["robot_0"] == robot_0.get("deadline_miss", 0) < LOST_AFTER, card["safety_events"]
     gap_steps = gap1["rejoined"]["step"] - gap1["lost"]["step"]
     assert ep["fallbacks"]["robot_1"] >= gap_steps + 1  # the gap, and the missed step(s) before the loss
     assert ep["fallbacks"]["robot_2"] >= STEPS - 30 - 1

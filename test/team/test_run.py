@@ -307,6 +307,24 @@ def test_realtime_tick_closes_the_step_and_late_answers_are_duplicates() -> None
     assert len(tape.stepped) == 2 and tape.kinds().count("deadline_miss") == 2
 
 
+def test_an_answer_after_the_deadline_is_late_not_a_duplicate() -> None:
+    """Real time: the deadline (0.5 s) comes before the tick (2 Hz: 0.5 s too, but the poll closes first);
+    an answer between them found its fallback already applied: late (stale_action), not a duplicate."""
+    run, tape, clock = started(point_cfg(realtime=True))
+    answer(run, "robot_0")
+    clock.advance(DEADLINE + 0.01)
+    run.poll()
+    assert run.phase is Phase.APPLIED and tape.kinds() == ["deadline_miss"]
+    clock.advance(0.02)
+    answer(run, "robot_1")
+    assert tape.kinds() == ["deadline_miss", "stale_action"]
+    assert tape.events[-1].value == pytest.approx(0.03)
+    answer(run, "robot_0")  # robot_0 answered in time: a second answer is a duplicate
+    assert tape.kinds()[-1] == "duplicate_action"
+    run.tick()
+    assert {r.agent: r.fallback for r in tape.stepped[-1][2]} == {"robot_0": False, "robot_1": True}
+
+
 def test_agents_leaving_are_no_longer_asked() -> None:
     cfg = point_cfg()
     cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, kwargs={"n_agents": 2, "max_cycles": 40}))
