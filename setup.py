@@ -103,7 +103,7 @@ setup(
         "ros-rclpy", "ros-rmw-fastrtps-cpp", "ros-std-msgs", "ros-builtin-interfaces",
         "ros-rosidl-default-runtime", "ros-rosgraph-msgs", "ros-std-srvs", "ros-geometry-msgs", "ros-nav-msgs",
         "numpy", "gymnasium>=1.0", "pettingzoo>=1.24", "pyyaml", "tqdm", "rosbags>=0.10",
-        "matplotlib", "mujoco>=3.2", "onnxruntime>=1.17",
+        "matplotlib", "mujoco>=3.2", "onnxruntime>=1.17", "mcap>=1.1",
     ],
     extras_require={
         # pursuit_v5 (pettingzoo.sisl) needs pygame; mpe2 brings pygame-ce, which provides it. Installing

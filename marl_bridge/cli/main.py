@@ -6,7 +6,8 @@
     marl-bridge actor --config CONFIG.yaml --agent ID            # one robot's policy node
     marl-bridge actors --config CONFIG.yaml --agent A --agent B  # several actor nodes, one process
     marl-bridge record --config CONFIG.yaml --out BAG_DIR        # the recorder node alone
-    marl-bridge replay BAG_DIR [--card RUN_CARD]                 # does the recorded trace reproduce?
+    marl-bridge replay BAG_DIR [--card RUN_CARD]                 # does the recorded trace reproduce? (the
+                                                                 # bag is enough; a card given must agree)
     marl-bridge eval EVAL.yaml [--out DIR]                       # fixed-seed panels, per-agent report
     marl-bridge check CONFIG.yaml                                # validate config, env and policies
     marl-bridge train TRAIN.yaml [--out DIR]                     # MAPPO/IPPO with TorchRL -> ONNX (.[train])
@@ -15,13 +16,15 @@
 
 Exit codes: 0 done, 1 replay diverged, 2 bad config or arguments (nothing started), 3 the run failed
 (its card keeps the finished episodes), 4 degraded (finished, but more agent-steps on fallbacks than
-run.max_fallback_share), 130 interrupted (run card kept).
+run.max_fallback_share), 5 the bag cannot be replayed (not a bag, nothing readable, no run header and no
+card), 130 interrupted (run card kept).
 Arguments after --ros-args go to ROS (remappings, --params-file, ...).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -31,6 +34,7 @@ from typing import Any
 from marl_bridge.config import ConfigError, RunConfig, load, with_overrides
 
 EXIT_BAD_CONFIG = 2
+EXIT_BAD_BAG = 5  # replay: not a bag, nothing readable in it, or no run header and no card
 EXIT_FAILED = 3  # the run started and failed (status "failed: ..."); its card keeps what finished
 EXIT_DEGRADED = 4  # the run finished, mostly on fallbacks (status "degraded: ...")
 EXIT_INTERRUPTED = 130
@@ -178,6 +182,9 @@ def cmd_run(cfg: RunConfig, out: Path, progress: bool, record: Path | None = Non
             bar.set_postfix(ret=f"{sum(rec.returns.values()):.2f}", steps=rec.steps)
 
     recorders: list[Any] = []
+    if record is not None:  # the supervisor starts once the recorder listens on every team topic
+        cfg = dataclasses.replace(cfg, supervisor=dataclasses.replace(
+            cfg.supervisor, required_listeners=max(1, cfg.supervisor.required_listeners)))
 
     def extra_nodes(supervisor: Any) -> list[Any]:
         if record is None:
@@ -250,16 +257,24 @@ def cmd_record(cfg: RunConfig, bag: Path, ros_args: list[str]) -> int:
 
 
 def cmd_replay(bag: Path, card_path: Path | None) -> int:
-    from marl_bridge.recording.replay import load_card, replay
+    from marl_bridge.recording.replay import BagError, load_card, replay
 
-    card, path = load_card(bag, card_path)
-    divergence = replay(bag, card)
-    if divergence is not None:
-        print(f"not reproduced ({path}): {divergence.describe()}")
+    try:
+        card, path = load_card(bag, card_path)
+        report = replay(bag, card)
+    except BagError as exc:
+        print(f"marl-bridge: cannot replay: {exc}", file=sys.stderr)
+        return EXIT_BAD_BAG
+    source = f"config from the bag's run header{f', checked against {path}' if path else ''}" if report.header \
+        else f"config from {path}"
+    if report.cut:
+        print(f"damaged bag, replaying its readable part: {report.cut}")
+    if report.divergence is not None:
+        print(f"not reproduced ({source}): {report.divergence.describe()}")
         return 1
-    steps = sum(ep["steps"] for ep in card["episodes"])
-    print(f"reproduced: {len(card['episodes'])} episodes, {steps} joint steps, every observation, reward, "
-          f"termination and truncation ({path})")
+    partial = f" and {report.unfinished} steps of an unfinished episode" if report.unfinished else ""
+    print(f"reproduced: {report.episodes} episodes, {report.steps} joint steps{partial}; every observation, "
+          f"action, reward, return, ending, fallback flag, info and summary ({source})")
     return 0
 
 

@@ -34,6 +34,7 @@ class AgentResult:
     fallback: bool
     info: dict[str, Any]
     acted: bool = True  # AEC: False for the agents that did not have the turn
+    final: array | None = None  # the agent's observation after its last step (it left or the episode ended)
 
 
 @dataclass
@@ -185,7 +186,10 @@ class ParallelEpisode(Episode):
             info = infos.get(agent, {})
             if info:
                 self._count(rec, agent, info)
-            results.append(AgentResult(agent, reward, returns[agent], term, trunc, used_fallback, info))
+            result = AgentResult(agent, reward, returns[agent], term, trunc, used_fallback, info)
+            if (term or trunc) and agent in obs:
+                result.final = self.obs_codecs[agent].pack(obs[agent])
+            results.append(result)
         if self.env.agents and not capped:
             self._take(obs, infos)
         else:
@@ -261,6 +265,7 @@ class AECEpisode(Episode):
             rec.fallbacks[actor] += 1
         ends = {a: (bool(env.terminations.get(a, False)), bool(env.truncations.get(a, False))) for a in before}
         infos = {a: env.infos.get(a, {}) for a in before}
+        finals = {a: self.obs_codecs[a].pack(env.observe(a)) for a in before if any(ends[a])}
         self._skip_dead(touched)
         rec.capped = capped = bool(self.max_steps and rec.steps >= self.max_steps and env.agents)
         results = []
@@ -272,8 +277,12 @@ class AECEpisode(Episode):
             info = infos[agent]
             if info:
                 self._count(rec, agent, info)
+            final = finals.get(agent)
+            if final is None and trunc:  # capped: its observation now is its last
+                final = self.obs_codecs[agent].pack(env.observe(agent))
             results.append(AgentResult(agent, rec.returns[agent] - before[agent], rec.returns[agent], term, trunc,
-                                       agent == actor and actor in fallback, info, acted=agent == actor))
+                                       agent == actor and actor in fallback, info, acted=agent == actor,
+                                       final=final))
         self._select()
         return results
 

@@ -27,7 +27,7 @@ from marl_bridge.codec import SpaceCodec, space_from_json
 from marl_bridge.config import ConfigError
 from marl_bridge.msg import Action, ActorStatus, AgentSpec, Observation
 from marl_bridge.nodes.params import config_from_node
-from marl_bridge.nodes.topics import LATCHED_QOS, NEWEST_QOS, STREAM_QOS, agent_topic, team_topic
+from marl_bridge.nodes.topics import LATCHED_QOS, NEWEST_QOS, STREAM_OUT_QOS, agent_topic, team_topic
 from marl_bridge.nodes.wire import ActionWriter, Parsed, WireError, parse_observation
 from marl_bridge.policies import Policy, make_policy
 from marl_bridge.safety.fallback import zero_action
@@ -63,7 +63,7 @@ class ActorNode(Node):
 
         topic = agent_topic
         self.status_pub = self.create_publisher(ActorStatus, topic(self.team, self.agent, "status"), LATCHED_QOS)
-        self.action_pub = self.create_publisher(Action, topic(self.team, self.agent, "action"), STREAM_QOS)
+        self.action_pub = self.create_publisher(Action, topic(self.team, self.agent, "action"), STREAM_OUT_QOS)
         # Observation in and Action out as serialized bytes (nodes/wire.py): ordinary messages on the
         # wire, without rclpy's per-message object conversion on this robot's hot path.
         self.obs_sub = self.create_subscription(Observation, topic(self.team, self.agent, "observation"),

@@ -33,6 +33,7 @@ from marl_bridge.nodes.params import config_from_node
 from marl_bridge.nodes.team_out import TeamPublishers
 from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, agent_topic, ros_names, team_topic
 from marl_bridge.nodes.wire import WireError, parse_action
+from marl_bridge.recording.header import run_header
 from marl_bridge.recording.run_card import CardWriter
 from marl_bridge.srv import Reset, Step
 from marl_bridge.team.card import run_card
@@ -65,7 +66,8 @@ class SupervisorNode(Node):
         # so a crash or a kill keeps the finished episodes; pictures come only after the run.
         self.card_writer = CardWriter(out_dir, self.run_card, self.get_logger()) if out_dir is not None else None
         self.out = TeamPublishers(self, t, team, cfg.run.seed, sim_time=sim_time,
-                                  on_episode=self._episode_done(on_episode), on_end=self._ended)
+                                  on_episode=self._episode_done(on_episode), on_end=self._ended,
+                                  header=run_header(cfg, team))
         self.run = TeamRun(cfg, team, self.out, backend_used="" if self._robots_pending else cfg.env.backend)
         self.done: Future = Future()
         self.started_at = time.monotonic()
@@ -144,7 +146,8 @@ class SupervisorNode(Node):
         n = self.cfg.supervisor.required_listeners
         unheard = [a for a in self.agents if out.result_pubs[a].get_subscription_count() < n
                    or out.obs_pubs[a].get_subscription_count() < 1 + n]  # + the actor
-        if n and min(out.summary_pub.get_subscription_count(), out.event_pub.get_subscription_count()) < n:
+        if n and min(out.summary_pub.get_subscription_count(), out.event_pub.get_subscription_count(),
+                     out.header_pub.get_subscription_count()) < n:
             unheard.append("<team>")
         if (missing or unheard) and time.monotonic() - self.started_at <= timeout:
             return
@@ -153,6 +156,7 @@ class SupervisorNode(Node):
             self.get_logger().warning(f"fewer than {n} listener(s) on the team topics of {', '.join(unheard)} "
                                       f"after {timeout} s; starting anyway: they may miss the first steps")
         out.count_readers()
+        out.publish_header()
         self.timers_[0].reset()
         if self.run.realtime:
             self.timers_[1].reset()

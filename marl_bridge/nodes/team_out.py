@@ -8,6 +8,7 @@ does not ask the middleware every step).
 
 from __future__ import annotations
 
+import json
 import time
 from array import array
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from std_msgs.msg import String
 from marl_bridge.envs.episode import AgentResult, EpisodeRecord
 from marl_bridge.envs.team import Team
 from marl_bridge.msg import AgentSpec, EpisodeSummary, Observation, SafetyEvent, StepResult
-from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, STREAM_QOS, agent_topic, team_topic
+from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, STREAM_OUT_QOS, agent_topic, team_topic
 from marl_bridge.nodes.wire import ObservationWriter
 from marl_bridge.recording.run_card import info_json
 from marl_bridge.safety.events import SafetyEventData
@@ -29,7 +30,8 @@ from marl_bridge.safety.events import SafetyEventData
 
 class TeamPublishers:
     def __init__(self, node: Node, team_name: str, team: Team, run_seed: int, *, sim_time: bool,
-                 on_episode: Callable[[EpisodeRecord], None] | None, on_end: Callable[[str], None]) -> None:
+                 on_episode: Callable[[EpisodeRecord], None] | None, on_end: Callable[[str], None],
+                 header: dict[str, Any] | None = None) -> None:
         self.node, self.on_episode, self.on_end = node, on_episode, on_end
         self.sim_time_stamps = sim_time
         self.act_codecs = team.act_codecs
@@ -37,20 +39,29 @@ class TeamPublishers:
 
         def pub(msg: Any, agent: str, name: str, qos: Any, **kw: Any) -> Any:
             return node.create_publisher(msg, agent_topic(t, agent, name), qos, **kw)
-        self.obs_pubs = {a: pub(Observation, a, "observation", STREAM_QOS) for a in agents}
+        self.obs_pubs = {a: pub(Observation, a, "observation", STREAM_OUT_QOS) for a in agents}
         self.result_readers = dict.fromkeys(agents, 0)
-        self.result_pubs = {a: pub(StepResult, a, "step_result", STREAM_QOS,
+        self.result_pubs = {a: pub(StepResult, a, "step_result", STREAM_OUT_QOS,
                                    event_callbacks=PublisherEventCallbacks(matched=self._readers_of(a)))
                             for a in agents}
         self.spec_pubs = {a: pub(AgentSpec, a, "spec", LATCHED_QOS) for a in agents}
-        self.event_pub = node.create_publisher(SafetyEvent, team_topic(t, "safety_events"), EVENTS_QOS)
-        self.summary_pub = node.create_publisher(EpisodeSummary, team_topic(t, "episode_summary"), STREAM_QOS)
+        # each agent's observation after its last step (terminated, truncated or capped): never answered,
+        # kept for the recording (a bag then holds every observation the env produced)
+        self.final_pubs = {a: pub(Observation, a, "final_observation", STREAM_OUT_QOS) for a in agents}
+        self._final_out = {a: (ObservationWriter(a, team.obs_codecs[a].layout).pack, self.final_pubs[a].publish)
+                           for a in agents}
+        self.event_pub = node.create_publisher(SafetyEvent, team_topic(t, "safety_events"), EVENTS_OUT_QOS)
+        self.summary_pub = node.create_publisher(EpisodeSummary, team_topic(t, "episode_summary"), STREAM_OUT_QOS)
         # reliable with the team's depth: a recorder gets every tick (nodes' own clocks, which subscribe
         # best effort, match it too)
-        self.clock_pub = node.create_publisher(ClockMsg, "/clock", STREAM_QOS)
+        self.clock_pub = node.create_publisher(ClockMsg, "/clock", STREAM_OUT_QOS)
         # running / held / the final status: actors' watchdogs stay quiet while the team is held on
         # purpose and after the run ended (latched: a late joiner learns it too)
         self.status_pub = node.create_publisher(String, team_topic(t, "run_status"), LATCHED_QOS)
+        # what a bag needs to be replayed without its run card: effective config, API, spaces (latched)
+        self.header_pub = node.create_publisher(String, team_topic(t, "run_header"), LATCHED_QOS)
+        self.header = String(data=json.dumps(header, sort_keys=True)) if header is not None else None
+        self.publish_header()
         self._obs_out = {a: (ObservationWriter(a, team.obs_codecs[a].layout).pack, self.obs_pubs[a].publish)
                          for a in agents}
         self._result_msgs = {a: StepResult(agent=a) for a in agents}
@@ -60,6 +71,13 @@ class TeamPublishers:
             self.spec_pubs[a].publish(AgentSpec(agent=a, observation_space=obs.json, action_space=act.json,
                                                 observation_layout=obs.layout, action_layout=act.layout,
                                                 run_seed=run_seed))
+
+    def publish_header(self) -> None:
+        """Latched for late joiners, and again at the start: a recorder that matched by then gets it as
+        live data at once (a latched sample's delivery to a reader that matched later was seen to wait
+        until the run's end, which a recorder killed mid-run would not reach)."""
+        if self.header is not None:
+            self.header_pub.publish(self.header)
 
     def _readers_of(self, agent: str) -> Callable[[Any], None]:
         def matched(info: Any) -> None:
@@ -103,6 +121,9 @@ class TeamPublishers:
             msg.fallback, msg.info_json = r.fallback, info_json(r.info)
             msg.action = self.act_codecs[r.agent].pack(actions[r.agent]) if r.acted else array("d")
             self.result_pubs[r.agent].publish(msg)
+            if r.final is not None:
+                pack, publish = self._final_out[r.agent]
+                publish(pack(*(stamp or self._stamp()), episode, step + 1, r.final))
 
     def event(self, ev: SafetyEventData) -> None:
         msg = SafetyEvent(agent=ev.agent, episode=ev.episode, step=ev.step, kind=ev.kind, severity=ev.severity,

@@ -1,8 +1,10 @@
 """Topic names and QoS profiles shared by the supervisor, actors and tests.
 
-Per agent, under /<team>/<agent>/: observation, action, step_result (reliable, volatile), spec and
-status (reliable, transient local: late joiners still get them). Team-wide: /<team>/safety_events and
-/<team>/episode_summary; service /<team>/reset.
+Per agent, under /<team>/<agent>/: observation, action, step_result, final_observation (reliable;
+written transient local, so a recorder that matched late still gets the history), spec and status
+(reliable, transient local, depth 1). Team-wide: /<team>/safety_events, /<team>/episode_summary,
+/<team>/run_status and /<team>/run_header (the run's effective config and spaces as JSON, latched: what
+a bag needs to be replayed on its own); services /<team>/reset, pause, resume, step, estop_*.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ from marl_bridge.config import ConfigError
 # use only (Fast DDS reallocates history on demand).
 STREAM_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE,
                         history=HistoryPolicy.KEEP_LAST, depth=1000)
+# The team's writers of streams (observations, actions, step results, summaries, events, /clock) keep
+# their history for late readers: a recorder that matches a writer after its first samples (an actor
+# process that came up first) still gets them, up to the depth. Readers that must not see the past (the
+# supervisor's action readers, actors) stay volatile, which matches these writers too.
+STREAM_OUT_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                            history=HistoryPolicy.KEEP_LAST, depth=1000)
+RECORD_QOS = STREAM_OUT_QOS  # the recorder's readers: everything the writers still hold
 # An actor keeps only the newest observation: after a link outage the samples queued during the cut
 # are superseded, never answered (the supervisor's writer still keeps 1000 for recorders).
 NEWEST_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE,
@@ -27,6 +36,8 @@ LATCHED_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE,
                          history=HistoryPolicy.KEEP_LAST, depth=1)
 EVENTS_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE,
                         history=HistoryPolicy.KEEP_LAST, depth=100)
+EVENTS_OUT_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                            history=HistoryPolicy.KEEP_LAST, depth=100)
 
 _BAD = re.compile(r"[^A-Za-z0-9_]")
 

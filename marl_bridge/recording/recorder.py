@@ -10,8 +10,10 @@ so a recorder killed with SIGKILL leaves an MCAP file whose finished episodes a 
 still reads (no metadata.yaml and no summary section: rosbags' reader and `ros2 bag` need those; the
 `mcap` library's StreamReader does not). What is lost: the unfinished episode's messages.
 
-Loss: the team's topics keep the last 1000 messages per writer (STREAM_QOS), so the bag is complete as
-long as the recorder lags fewer than 1000 messages on each topic; the run card's per-topic counts show
+Loss: the team's writers keep the last 1000 messages per topic for late readers (STREAM_OUT_QOS,
+transient local) and the recorder asks for them (RECORD_QOS), so the bag is complete as long as the
+recorder matches each writer, and then lags, by fewer than 1000 messages on each topic (an actor process
+that answered its first steps before the recorder matched it no longer loses them); the run card's per-topic counts show
 what was recorded. bench/recorder.py measures what it keeps up with (no loss at 20,000 msg/s on one
 topic on the 2-core VM); a team that produces more than that for long can outrun it, since the team is
 not paced to the recorder.
@@ -30,15 +32,17 @@ from rclpy.task import Future
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosgraph_msgs.msg import Clock
+from std_msgs.msg import String
 
 from marl_bridge.msg import Action as ActionMsg
 from marl_bridge.msg import ActorStatus, EpisodeSummary, Observation, SafetyEvent, StepResult
-from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, STREAM_QOS, agent_topic, team_topic
+from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, RECORD_QOS, agent_topic, team_topic
 
 PACKAGE = "marl_bridge"
-# The supervisor publishes /clock reliably with the team's depth, so the bag holds every tick (best effort
-# with depth 10 lost some under load). A best-effort /clock of another tool does not match this reader.
-CLOCK_QOS = STREAM_QOS
+# The supervisor publishes /clock reliably with the team's depth and history, so the bag holds every tick
+# (best effort with depth 10 lost some under load). A best-effort or volatile /clock of another tool does
+# not match this reader.
+CLOCK_QOS = RECORD_QOS
 
 
 def msg_definitions() -> dict[str, str]:
@@ -74,12 +78,15 @@ def recorded_topics(team: str, agents: list[str]) -> list[tuple[str, type, QoSPr
     """Every topic of a team the recorder keeps (also what `ros2 bag record` is given in launch files)."""
     topics: list[tuple[str, type, QoSProfile]] = []
     for agent in agents:
-        topics += [(agent_topic(team, agent, "observation"), Observation, STREAM_QOS),
-                   (agent_topic(team, agent, "action"), ActionMsg, STREAM_QOS),
-                   (agent_topic(team, agent, "step_result"), StepResult, STREAM_QOS),
+        topics += [(agent_topic(team, agent, "observation"), Observation, RECORD_QOS),
+                   (agent_topic(team, agent, "action"), ActionMsg, RECORD_QOS),
+                   (agent_topic(team, agent, "step_result"), StepResult, RECORD_QOS),
+                   (agent_topic(team, agent, "final_observation"), Observation, RECORD_QOS),
                    (agent_topic(team, agent, "status"), ActorStatus, LATCHED_QOS)]
-    topics += [(team_topic(team, "safety_events"), SafetyEvent, EVENTS_QOS),
-               (team_topic(team, "episode_summary"), EpisodeSummary, STREAM_QOS),
+    topics += [(team_topic(team, "run_header"), String, LATCHED_QOS),
+               (team_topic(team, "run_status"), String, LATCHED_QOS),
+               (team_topic(team, "safety_events"), SafetyEvent, EVENTS_OUT_QOS),
+               (team_topic(team, "episode_summary"), EpisodeSummary, RECORD_QOS),
                ("/clock", Clock, CLOCK_QOS)]  # simulation time, when a backend publishes it
     return topics
 
@@ -116,7 +123,9 @@ class RecorderNode(Node):
                                                  raw=True))
 
     def _writer_for(self, topic: str, connection: Any, subs: list[Any]) -> Any:
-        checkpoint = topic.endswith("/episode_summary")
+        # on disk at once: every summary (kill safety, see above) and the run header, which a bag needs to
+        # be replayed on its own
+        checkpoint = topic.endswith(("/episode_summary", "/run_header"))
         batch = 1 if checkpoint else TAKE_BATCH  # a checkpoint follows every summary, one at a time
         clock = self.get_clock()
 
