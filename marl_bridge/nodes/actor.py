@@ -64,6 +64,9 @@ class ActorNode(Node):
         topic = agent_topic
         self.status_pub = self.create_publisher(ActorStatus, topic(self.team, self.agent, "status"), LATCHED_QOS)
         self.action_pub = self.create_publisher(Action, topic(self.team, self.agent, "action"), STREAM_OUT_QOS)
+        # the watchdog's stop goes to the robot's side (its guard or base), never to the supervisor's action
+        # topic: there it was a second answer to a step already answered
+        self.stop_pub = self.create_publisher(Action, topic(self.team, self.agent, "stop"), LATCHED_QOS)
         # Observation in and Action out as serialized bytes (nodes/wire.py): ordinary messages on the
         # wire, without rclpy's per-message object conversion on this robot's hot path.
         self.obs_sub = self.create_subscription(Observation, topic(self.team, self.agent, "observation"),
@@ -80,8 +83,8 @@ class ActorNode(Node):
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.ready_timer = self.create_timer(0.02, self._check_ready, clock=steady)
         # Watchdog: without observations for safety.actor_watchdog_s (the supervisor died or the link
-        # is down) the actor publishes a stop action once and says so; the robot's base stops on its own
-        # command timeout as well.
+        # is down) the actor publishes a stop action once on /<team>/<agent>/stop (latched) and says so;
+        # the robot's base stops on its own command timeout as well.
         self.watchdog_s = self.cfg.safety.actor_watchdog_s
         self.last_obs_at = 0.0
         self.stopped = False
@@ -133,8 +136,8 @@ class ActorNode(Node):
             return
         self.stopped = True
         sec, nanosec = divmod(time.time_ns(), 1_000_000_000)
-        self.action_pub.publish(self._writer.pack(sec, nanosec, *self.last_obs_key,
-                                                  self.act_codec.pack(zero_action(self.act_codec.space)), math.nan))
+        self.stop_pub.publish(self._writer.pack(sec, nanosec, *self.last_obs_key,
+                                                self.act_codec.pack(zero_action(self.act_codec.space)), math.nan))
         self.get_logger().warning(f"no observation for {silent:.2f} s (watchdog {self.watchdog_s} s): the "
                                   "supervisor may be gone; published a stop action and wait for observations")
 

@@ -82,7 +82,8 @@ def recorded_topics(team: str, agents: list[str]) -> list[tuple[str, type, QoSPr
                    (agent_topic(team, agent, "action"), ActionMsg, RECORD_QOS),
                    (agent_topic(team, agent, "step_result"), StepResult, RECORD_QOS),
                    (agent_topic(team, agent, "final_observation"), Observation, RECORD_QOS),
-                   (agent_topic(team, agent, "status"), ActorStatus, LATCHED_QOS)]
+                   (agent_topic(team, agent, "status"), ActorStatus, LATCHED_QOS),
+                   (agent_topic(team, agent, "stop"), ActionMsg, LATCHED_QOS)]  # the actor watchdog's
     topics += [(team_topic(team, "run_header"), String, LATCHED_QOS),
                (team_topic(team, "run_status"), String, LATCHED_QOS),
                (team_topic(team, "safety_events"), SafetyEvent, EVENTS_OUT_QOS),

@@ -127,7 +127,7 @@ def read_trace(bag: Path) -> Trace:
         elif msgtype.endswith("/Observation"):
             into = trace.finals if topic.endswith("/final_observation") else trace.observations
             into.setdefault((msg.episode, msg.step, msg.agent), np.asarray(msg.data, dtype=np.float64))
-        elif msgtype.endswith("/Action"):
+        elif msgtype.endswith("/Action") and topic.endswith("/action"):  # not an actor watchdog's stop
             agent = action_topics.get(topic, msg.agent)
             if msg.agent == agent:  # one naming another agent was ignored by the gate: not this agent's answer
                 trace.actions.setdefault((msg.episode, msg.step, agent), msg)

@@ -1,5 +1,6 @@
 """The actor's watchdog over DDS: an actor process that stops getting observations (its supervisor is
-gone) publishes one stop action for the last step it saw, and goes on answering once they are back."""
+gone) publishes one stop action for the last step it saw on its stop topic (not a second answer on the
+action topic), and goes on answering once they are back."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def test_actor_publishes_a_stop_action_when_observations_stop(tmp_path: Path) ->
     env = PointTeamEnv(n_agents=4)
     obs_codec, act_codec = SpaceCodec(env.observation_space("robot_0")), SpaceCodec(env.action_space("robot_0"))
     actions: list[Action] = []
+    stops: list[Action] = []
     got_two, ready = Future(), Future()
     try:
         with rclpy.init():
@@ -44,14 +46,17 @@ def test_actor_publishes_a_stop_action_when_observations_stop(tmp_path: Path) ->
 
             def on_action(msg: Action) -> None:
                 actions.append(msg)
-                if len(actions) == 2:
-                    got_two.set_result(True)
+
+            def on_stop(msg: Action) -> None:
+                stops.append(msg)
+                got_two.set_result(True)
 
             def on_status(msg: ActorStatus) -> None:
                 if msg.state == ActorStatus.STATE_READY and not ready.done():
                     ready.set_result(True)
 
             node.create_subscription(Action, "/team/robot_0/action", on_action, STREAM_QOS)
+            node.create_subscription(Action, "/team/robot_0/stop", on_stop, LATCHED_QOS)
             node.create_subscription(ActorStatus, "/team/robot_0/status", on_status, LATCHED_QOS)
             spec.publish(AgentSpec(agent="robot_0", observation_space=obs_codec.json, action_space=act_codec.json,
                                    observation_layout=obs_codec.layout, action_layout=act_codec.layout, run_seed=1))
@@ -63,12 +68,12 @@ def test_actor_publishes_a_stop_action_when_observations_stop(tmp_path: Path) ->
             obs.data = array("d", [0.0, 0.0, 1.0, 1.0])  # at the origin, goal at (1, 1)
             obs_pub.publish(obs)  # ... and then nothing more: the supervisor is "gone"
             executor.spin_until_future_complete(got_two, timeout_sec=30)
-            assert got_two.done(), f"actions received: {len(actions)}"
+            assert got_two.done(), f"actions received: {len(actions)}, no stop"
             executor.shutdown()
     finally:
         actor.terminate()
         actor.wait(timeout=10)
-    first, stop = actions
+    (first,), (stop,) = actions, stops  # one answer, one stop: nothing more on the action topic
     assert (first.episode, first.step) == (stop.episode, stop.step) == (0, 3)
     assert np.frombuffer(first.data).tolist() != [0.0, 0.0]  # the greedy policy drives to the goal
     assert np.frombuffer(stop.data).tolist() == [0.0, 0.0]  # the stop action
