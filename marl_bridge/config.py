@@ -182,6 +182,10 @@ class RunSettings:
     # A run that finishes with more than this share of its agent-steps on fallbacks ends "degraded"
     # (exit code 4), not "complete": a team that mostly ran without its policies did not do the job.
     max_fallback_share: float = 0.5
+    # The run card lists the last `card_episodes` episodes whole; every episode streams to episodes.jsonl
+    # beside it as it ends, and the card's per_agent and totals count them all (a long run's memory and
+    # card stay bounded; nothing is lost).
+    card_episodes: int = 1000
 
 
 @dataclass(frozen=True)
@@ -336,6 +340,8 @@ def from_dict(data: Any, source: str = "<memory>") -> RunConfig:
         raise ConfigError(f"{source}: run.episodes must be at least 1, got {run.episodes}")
     if not 0.0 <= run.max_fallback_share <= 1.0:
         raise ConfigError(f"{source}: run.max_fallback_share must be in [0, 1], got {run.max_fallback_share}")
+    if run.card_episodes < 1:
+        raise ConfigError(f"{source}: run.card_episodes must be at least 1, got {run.card_episodes}")
     if not 0 <= run.seed < 2**63:
         raise ConfigError(f"{source}: run.seed must be in [0, 2**63), got {run.seed}")
 

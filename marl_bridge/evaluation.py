@@ -50,7 +50,7 @@ from marl_bridge.config import (
     parse_team_policy,
     read_yaml,
 )
-from marl_bridge.recording.run_card import format_table, write_run_card
+from marl_bridge.recording.run_card import card_episodes, format_table, write_run_card
 
 ZERO = PolicyConfig(kind="scripted", entry_point="marl_bridge.policies.scripts:zero")
 KEYS = ("base", "episodes", "seed", "contribution", "teams", "cross_play", "bootstrap", "panels")
@@ -232,7 +232,7 @@ def run_eval(ev: EvalConfig, out_dir: Path) -> dict[str, Any]:
                 alone = _run_panel(panel_config(ev, panel, {agent: ZERO}), out_dir / panel.name / f"without_{agent}")
                 agents[agent]["contribution"] = team - _team_return(alone)
         report["panels"][panel.name] = {"team_return_mean": team, "agents": agents, "slots": panel.slots,
-                                        "episode_seeds": card["seeds"]["episode_seeds"],
+                                        "episode_seeds": [ep["seed"] for ep in card["episodes"]],
                                         "run_card": str(out_dir / panel.name / "run_card.json")}
     return report
 
@@ -245,7 +245,7 @@ def _run_panel(cfg: RunConfig, out: Path) -> dict[str, Any]:
     write_run_card(card, out)
     if card["status"] != "complete":
         raise RuntimeError(f"panel run in {out}: {card['status']}")
-    return card
+    return {**card, "episodes": card_episodes(card, out)}  # every episode, also past run.card_episodes
 
 
 def policy_label(m: dict[str, Any]) -> str:

@@ -108,7 +108,7 @@ class SupervisorNode(Node):
             if on_episode is not None:
                 on_episode(rec)
             if self.card_writer is not None:
-                self.card_writer.episode_ended()
+                self.card_writer.episode_ended(rec.to_dict())
         return done
 
     @property
@@ -207,7 +207,7 @@ class SupervisorNode(Node):
     def _ended(self, status: str) -> None:
         for timer in (*self.timers_, self.ready_timer, self.liveness_timer):
             timer.cancel()
-        self.get_logger().info(f"run {status}: {len(self.run.records)} episodes")
+        self.get_logger().info(f"run {status}: {self.run.ledger.count} episodes")
         card = self.run_card()
         if self.card_writer is not None:
             self.card_writer.write(card)
@@ -216,12 +216,19 @@ class SupervisorNode(Node):
 
     # -- the end -------------------------------------------------------------------------------
     def run_card(self) -> dict[str, Any]:
-        return run_card(self.run, topology=self.topology, ros_names=self.names)
+        card = run_card(self.run, topology=self.topology, ros_names=self.names)
+        card["episodes_file"] = self.card_writer.episodes_file if self.card_writer is not None else None
+        return card
 
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Block (outside callbacks) until every matched reader acknowledged what was published, so a
         listener in another process (a recorder) is not cut off when this process exits right after."""
         return all(pub.wait_for_all_acked(Duration(seconds=timeout_s)) for pub in self.out.all_publishers())
+
+    def destroy_node(self) -> None:
+        if self.card_writer is not None:
+            self.card_writer.close()
+        super().destroy_node()
 
     def interrupt(self, why: str) -> dict[str, Any]:
         """End the run now (Ctrl-C, error) and return the run card, partial episode excluded."""

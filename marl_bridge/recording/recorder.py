@@ -170,8 +170,8 @@ class RecorderNode(Node):
 
     def expect(self, card: dict[str, Any]) -> Future:
         """A future done once every step result and episode summary of `card` is in the bag."""
-        published = sum(sum(ep.get("results", ep["lengths"]).values()) for ep in card["episodes"])
-        self._expected = (published, len(card["episodes"]), Future())
+        totals = card["totals"]
+        self._expected = (totals["step_results"], totals["episodes"], Future())
         self._check()
         return self._expected[2]
 

@@ -289,9 +289,10 @@ def replay(bag: Path, card: dict[str, Any] | None = None) -> ReplayReport:
         return ReplayReport(Divergence("<team>", last_ep, 0, "episode summary", "missing from the bag",
                                        f"episode ran (run status {trace.status!r})"),
                             0, 0, 0, trace.cut, trace.header is not None)
-    if card is not None and len(card["episodes"]) != len(finished):
-        return ReplayReport(Divergence("<team>", len(finished), 0, "episodes in the run card", len(card["episodes"]),
-                                       len(finished)), 0, 0, 0, trace.cut, trace.header is not None)
+    carded = card.get("totals", {}).get("episodes", len(card["episodes"])) if card is not None else len(finished)
+    if carded != len(finished):
+        return ReplayReport(Divergence("<team>", len(finished), 0, "episodes in the run card", carded, len(finished)),
+                            0, 0, 0, trace.cut, trace.header is not None)
     runs = len(finished) + (1 if unfinished else 0)
     cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, episodes=runs),
                               supervisor=dataclasses.replace(cfg.supervisor, mode="lockstep"))

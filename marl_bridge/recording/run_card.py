@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: "episodes" lists the last run.card_episodes; totals, per_agent and episodes.jsonl
+EPISODES_FILE = "episodes.jsonl"  # every episode record, one JSON line each, beside the card
 
 
 def _jsonable(value: Any) -> Any:
@@ -62,16 +63,46 @@ class CardWriter:
     leaves the previous card in place."""
 
     def __init__(self, out_dir: Path, card: Any, logger: Any, min_interval_s: float = 1.0,
-                 clock: Any = time.monotonic) -> None:
+                 clock: Any = time.monotonic, episodes_path: Path | None = None) -> None:
         self.out_dir, self.card, self.logger = out_dir, card, logger
+        self.episodes_path = episodes_path or out_dir / EPISODES_FILE
         self.min_interval_s, self.clock = min_interval_s, clock
         self.last = -float("inf")
         self.failed = ""
         self.path: Path | None = None
+        self._episodes: Any = None  # episodes.jsonl, opened (truncated) at the first episode's end
+        self.episodes_failed = ""
 
-    def episode_ended(self) -> None:
+    @property
+    def episodes_file(self) -> str | None:
+        """The name of the file every episode record went to, None when none (or not all) could be written."""
+        return self.episodes_path.name if self._episodes is not None and not self.episodes_failed else None
+
+    def episode_ended(self, record: dict[str, Any] | None = None) -> None:
+        if record is not None:
+            self._stream(record)
         if self.clock() - self.last >= self.min_interval_s:
             self.write(self.card())
+
+    def _stream(self, record: dict[str, Any]) -> None:
+        """One line per episode, flushed: the card lists only the last episodes of a long run."""
+        if self.episodes_failed:
+            return
+        try:
+            if self._episodes is None:
+                self.episodes_path.parent.mkdir(parents=True, exist_ok=True)
+                self._episodes = self.episodes_path.open("w")
+            self._episodes.write(json.dumps(_jsonable(record), default=str) + "\n")
+            self._episodes.flush()
+        except OSError as exc:
+            self.episodes_failed = str(exc)
+            self.logger.error(f"cannot write {self.episodes_path}: {exc}; the lines written stay, "
+                              "the card's totals and per_agent still count every episode")
+
+    def close(self) -> None:
+        if self._episodes is not None:
+            with contextlib.suppress(OSError):
+                self._episodes.close()
 
     def write(self, card: dict[str, Any]) -> bool:
         self.last = self.clock()
@@ -86,12 +117,42 @@ class CardWriter:
         return True
 
 
-def per_agent_table(card: dict[str, Any]) -> str:
-    """Plain-text table: one row per agent (mean return, mean length, fallbacks, safety events)."""
+def card_episodes(card: dict[str, Any], card_dir: Path) -> list[dict[str, Any]]:
+    """Every episode record of a run: the card's own list, or episodes.jsonl beside it when the card lists
+    only the last ones (a ConfigError when that file is missing or short)."""
+    from marl_bridge.config import ConfigError
+
     episodes = card.get("episodes", [])
+    total = card.get("totals", {}).get("episodes", len(episodes))
+    if total == len(episodes):
+        return episodes
+    path = card_dir / (card.get("episodes_file") or EPISODES_FILE)
+    try:
+        lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: the card lists {len(episodes)} of {total} episodes and the rest cannot be "
+                          f"read ({exc})") from exc
+    if len(lines) < total:
+        raise ConfigError(f"{path}: {len(lines)} episode lines, the card counts {total}")
+    return lines[:total]
+
+
+def per_agent_table(card: dict[str, Any]) -> str:
+    """Plain-text table: one row per agent (mean return, mean length, fallbacks, safety events), over every
+    episode of the run (the card's per_agent tallies)."""
     agents = card.get("agents", [])
     safety = card.get("safety_events", {}).get("by_agent", {})
     rows = [("agent", "policy", "mean return", "min", "max", "mean len", "fallbacks", "events")]
+    tallies = card.get("per_agent")
+    if tallies is not None:
+        for agent in agents:
+            t = tallies[agent]
+            rows.append((agent, card.get("policies", {}).get(agent, {}).get("policy", "?"),
+                         _num(t["return_mean"], "{:.3f}"), _num(t["return_min"], "{:.3f}"),
+                         _num(t["return_max"], "{:.3f}"), _num(t["length_mean"], "{:.1f}"), str(t["fallbacks"]),
+                         str(sum(safety.get(agent, {}).values()))))
+        return format_table(rows, text_columns=2)
+    episodes = card.get("episodes", [])
     for agent in agents:
         rets = [ep["returns"][agent] for ep in episodes if agent in ep["returns"]]
         lens = [ep["lengths"][agent] for ep in episodes if agent in ep["lengths"]]
@@ -102,6 +163,10 @@ def per_agent_table(card: dict[str, Any]) -> str:
                      f"{max(rets):.3f}" if rets else "-", f"{np.mean(lens):.1f}" if lens else "-",
                      str(fb), str(ev)))
     return format_table(rows, text_columns=2)
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return fmt.format(value) if value is not None else "-"
 
 
 def format_table(rows: list[tuple[str, ...]], text_columns: int) -> str:

@@ -10,16 +10,18 @@ from marl_bridge.team.run import TeamRun
 
 
 def run_card(run: TeamRun, *, topology: str, ros_names: dict[str, str]) -> dict[str, Any]:
-    cfg, team, records = run.cfg, run.team, run.records
+    cfg, team, ledger = run.cfg, run.team, run.ledger
+    records = list(ledger.kept)  # the last run.card_episodes; every episode is in per_agent and totals
     agents = run.agents
     env_section: dict[str, Any] = {"name": cfg.env.name or cfg.env.entry_point, "entry_point": cfg.env.entry_point,
                                    "kwargs": cfg.env.kwargs, "api": team.api,
                                    "reward_definition": cfg.env.reward_definition}
     if isinstance(run.episode, AECEpisode):
         env_section["turn_order"] = run.episode.turn_order
+    per_agent = ledger.per_agent(agents)
     collisions = None
-    if any(r.collisions for r in records):
-        collisions = {a: sum(r.collisions.get(a, 0) for r in records) for a in agents}
+    if any(r.collisions for r in records) or any(t["collisions"] for t in per_agent.values()):
+        collisions = {a: per_agent[a]["collisions"] for a in agents}
     return {
         "status": run.status,
         "env": env_section,
@@ -38,7 +40,9 @@ def run_card(run: TeamRun, *, topology: str, ros_names: dict[str, str]) -> dict[
         "policy_sharing": "shared" if cfg.policy.shared else "per_agent",
         "fallback": {a: team.fallbacks[a].kind for a in agents},
         "seeds": {"run_seed": cfg.run.seed, "episode_seeds": [r.seed for r in records]},
-        "episodes": [r.to_dict() for r in records],
+        "totals": ledger.totals(),  # over every episode
+        "per_agent": per_agent,  # over every episode: returns, lengths, fallbacks, endings per agent
+        "episodes": [r.to_dict() for r in records],  # whole records of the last run.card_episodes
         "returns": {a: [r.returns.get(a) for r in records] for a in agents},
         "safety_events": run.desk.counts.to_dict(),
         "deadline_misses": run.stats.deadline_misses,
@@ -51,7 +55,7 @@ def run_card(run: TeamRun, *, topology: str, ros_names: dict[str, str]) -> dict[
         "action_latency_ms": {a: run.stats.latency_ms(a) for a in agents},
         "sim_time_s": run.world.sim_time if run.world is not None else None,
         "frames": run.frames_note or (f"{len(run.frames)} frame(s)" if run.frames else None),
-        "timing": run.stats.timing(sum(r.steps for r in records), run.clock()),
+        "timing": run.stats.timing(ledger.steps, run.clock()),
         "env_settings": run.world.settings if run.world is not None else None,  # every effective env argument
         "config": cfg.to_dict(),
         "config_source": cfg.source,

@@ -30,9 +30,12 @@ from marl_bridge.seeds import episode_seed
 from marl_bridge.team.clock import Clock, monotonic
 from marl_bridge.team.events import EventDesk
 from marl_bridge.team.holds import EStopLatch, Grants
+from marl_bridge.team.ledger import EpisodeLedger
 from marl_bridge.team.liveness import Liveness
 from marl_bridge.team.settlement import Settlement
 from marl_bridge.team.stats import RunStats
+
+PICTURES = 8  # robot worlds: trajectory plots (and frames) of the first episodes, plus the latest trajectory
 
 
 class Phase(Enum):
@@ -96,7 +99,7 @@ class TeamRun:
         self.liveness = Liveness(self.agents, cfg.safety.lost_after_steps)
         self.latch = EStopLatch()
         self.grants = Grants()
-        self.records: list[EpisodeRecord] = []
+        self.ledger = EpisodeLedger(cfg.run.card_episodes)  # every episode counted; the last ones kept whole
         self.traces: list[dict[str, Any]] = []  # per episode, from robot worlds
         self.frames: list[tuple[int, Any]] = []
         self.frames_note = ""
@@ -304,28 +307,33 @@ class TeamRun:
             self.desk(dataclasses.replace(ev, episode=self.episode_index, step=self.step_index))
 
     def _end_episode(self, aborted: bool = False) -> None:
-        if self.records and self.records[-1] is self.episode.record:
+        if self.ledger.last is not None and self.ledger.last is self.episode.record:
             return  # already ended (an e-stop with end_episode, then a reset)
         if aborted:
             assert self.episode.record is not None
             self.episode.record.aborted = True
         rec = self.episode.finish()
-        self.records.append(rec)
+        self.ledger.add(rec)
         self._keep_artifacts(rec)
         self.outlet.episode_end(rec)
         if aborted:
             return
-        if len(self.records) >= self.cfg.run.episodes:
+        if self.ledger.count >= self.cfg.run.episodes:
             self.finish("complete")
         else:
             self._begin_episode()
 
     def _keep_artifacts(self, rec: EpisodeRecord) -> None:
-        """Trajectory and a last rendered frame, from robot worlds."""
+        """Trajectory and a rendered frame, from robot worlds: for the first PICTURES episodes, and the
+        latest episode's trajectory (memory stays bounded however long the run)."""
         if self.world is None:
             return
-        self.traces.append({"episode": rec.episode, "seed": rec.seed, **self.world.episode_trace()})
-        if self.world.render_mode == "rgb_array" and not self.frames_note:
+        trace = {"episode": rec.episode, "seed": rec.seed, **self.world.episode_trace()}
+        if len(self.traces) > PICTURES:
+            self.traces[-1] = trace
+        else:
+            self.traces.append(trace)
+        if self.world.render_mode == "rgb_array" and not self.frames_note and len(self.frames) < PICTURES:
             try:
                 self.frames.append((rec.episode, self.world.render()))
             except RuntimeError as exc:
@@ -345,8 +353,7 @@ class TeamRun:
 
     def _judged(self) -> str:
         """"complete", or "degraded: ..." when more agent-steps than run.max_fallback_share ran on fallbacks."""
-        steps = sum(sum(r.lengths.values()) for r in self.records)
-        fallbacks = sum(sum(r.fallbacks.values()) for r in self.records)
+        steps, fallbacks = self.ledger.agent_steps, self.ledger.fallback_steps
         bound = self.cfg.run.max_fallback_share
         if steps and fallbacks / steps > bound:
             return (f"degraded: {fallbacks / steps:.0%} of agent-steps ran on fallbacks (run.max_fallback_share "
@@ -418,7 +425,7 @@ class TeamRun:
         if not self.running:
             return True
         if self.cfg.safety.estop_action == "end_episode":
-            if len(self.records) < self.cfg.run.episodes:
+            if self.ledger.count < self.cfg.run.episodes:
                 self._begin_episode()
             else:
                 self.finish("complete")

@@ -94,7 +94,7 @@ class Settlement:
         self.liveness.answered(agent)
         self.pending[agent] = action
         self.fallbacks[agent].remember(action)
-        self.stats.latency[agent].append(now - self.t0)
+        self.stats.latency[agent].recent.append(now - self.t0)
         if msg.entropy == msg.entropy:  # not NaN: the policy reported its distribution
             self.stats.entropy_sum[agent] += msg.entropy
             self.stats.entropy_n[agent] += 1

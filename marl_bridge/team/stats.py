@@ -1,30 +1,100 @@
-"""Run statistics the run card reports: timing, per-agent latency, entropy and deadline misses."""
+"""Run statistics the run card reports: timing, per-agent latency, entropy and deadline misses.
+
+Latencies are appended to flat arrays on the hot path; once a run has FOLD_AT steps in them they are
+folded into log-spaced histograms (1% wide bins), so a long run's memory stays bounded. Percentiles are
+exact until the first fold and within a bin (1%) after; the maximum and the count are always exact.
+"""
 
 from __future__ import annotations
 
+import math
 from array import array
 from typing import Any
 
 import numpy as np
 
+LOWEST_S = 1e-7  # the first bin's lower edge
+GROWTH = 1.01  # each bin 1% wider than the one before
+BINS = 2400  # up to ~2.3e3 s
+
+
+class Latencies:
+    """A stream of durations (seconds): recent ones whole, older ones as a histogram."""
+
+    def __init__(self) -> None:
+        self.recent = array("d")
+        self.counts: np.ndarray | None = None
+        self.folded = 0
+        self.peak = 0.0
+
+    def __len__(self) -> int:
+        return self.folded + len(self.recent)
+
+    def append(self, value: float) -> None:  # the hot path (run.py also binds recent.append directly)
+        self.recent.append(value)
+
+    def fold(self) -> None:
+        if not len(self.recent):
+            return
+        values = np.frombuffer(self.recent, dtype=np.float64)
+        self.peak = max(self.peak, float(values.max()))
+        self.counts = _histogram(values, self.counts)
+        self.folded += values.size
+        self.recent = array("d")
+
+    def summary(self) -> dict[str, float] | None:
+        """p50/p99/max in ms and the count; None when empty."""
+        n = len(self)
+        if not n:
+            return None
+        values = np.frombuffer(self.recent, dtype=np.float64)
+        peak = max(self.peak, float(values.max()) if values.size else 0.0)
+        if self.counts is None:  # never folded: exact
+            p50, p99 = np.percentile(values, [50, 99])
+        else:
+            counts = _histogram(values, self.counts.copy())
+            p50, p99 = (_quantile(counts, q) for q in (0.5, 0.99))
+        return {"p50": float(p50) * 1e3, "p99": float(p99) * 1e3, "max": peak * 1e3, "n": n}
+
+
+def _histogram(values: np.ndarray, counts: np.ndarray | None) -> np.ndarray:
+    idx = np.floor(np.log(np.maximum(values, LOWEST_S) / LOWEST_S) / math.log(GROWTH)).astype(np.int64)
+    add = np.bincount(np.clip(idx, 0, BINS - 1), minlength=BINS)
+    return add if counts is None else counts + add
+
+
+def _quantile(counts: np.ndarray, q: float) -> float:
+    """The geometric middle of the bin holding the q-quantile."""
+    cum = np.cumsum(counts)
+    k = int(np.searchsorted(cum, q * (cum[-1] - 1) + 1))
+    return LOWEST_S * GROWTH ** (k + 0.5)
+
 
 class RunStats:
+    FOLD_AT = 1 << 16  # steps of latencies held whole before they are folded into histograms
+
     def __init__(self, agents: list[str], started_at: float) -> None:
         self.started_at = started_at
         self.stepping_since = 0.0
         self.deadline_misses = dict.fromkeys(agents, 0)
-        self.latency = {a: array("d") for a in agents}  # observation -> action arrival, seconds
+        self.latency = {a: Latencies() for a in agents}  # observation -> action arrival, seconds
         self.entropy_sum = dict.fromkeys(agents, 0.0)
         self.entropy_n = dict.fromkeys(agents, 0)
         self.skipped = dict.fromkeys(agents, 0)  # observations an actor never answered (newer ones came)
-        self.step_latencies = array("d")
+        self.step_latencies = Latencies()
+        self.steps = 0
         self.first_step_done = 0.0  # steady-state rate: from the end of the first step (warm-up excluded)
         self.last_step_done = 0.0
 
     def stepped(self, now: float, t0: float) -> None:
-        self.step_latencies.append(now - t0)
+        self.step_latencies.recent.append(now - t0)
+        self.steps += 1
         self.first_step_done = self.first_step_done or now
         self.last_step_done = now
+        if len(self.step_latencies.recent) >= self.FOLD_AT:
+            self.step_latencies.fold()
+            for lat in self.latency.values():
+                lat.fold()
 
     def entropy(self) -> dict[str, float | None]:
         """Mean nats per step, where the policy reports it."""
@@ -32,17 +102,12 @@ class RunStats:
 
     def latency_ms(self, agent: str) -> dict[str, float] | None:
         """Observation-to-action latency of one agent's valid answers (p50/p99/max in ms)."""
-        if not len(self.latency[agent]):
-            return None
-        lat = np.frombuffer(self.latency[agent], dtype=np.float64)
-        return {"p50": float(np.percentile(lat, 50) * 1e3), "p99": float(np.percentile(lat, 99) * 1e3),
-                "max": float(lat.max() * 1e3), "n": int(lat.size)}
+        return self.latency[agent].summary()
 
     def timing(self, steps: int, now: float) -> dict[str, Any]:
-        lat = np.frombuffer(self.step_latencies, dtype=np.float64) if len(self.step_latencies) else np.zeros(1)
+        lat = self.step_latencies.summary() or {"p50": 0.0, "p99": 0.0}
         elapsed = max(now - (self.stepping_since or self.started_at), 1e-9)
         steady = self.last_step_done - self.first_step_done
         return {"steps": steps, "wall_s": elapsed, "steps_per_s": steps / elapsed,
-                "steady_steps_per_s": (len(self.step_latencies) - 1) / steady if steady > 0 else 0.0,
-                "step_latency_p50_ms": float(np.percentile(lat, 50) * 1e3),
-                "step_latency_p99_ms": float(np.percentile(lat, 99) * 1e3)}
+                "steady_steps_per_s": (self.steps - 1) / steady if steady > 0 else 0.0,
+                "step_latency_p50_ms": lat["p50"], "step_latency_p99_ms": lat["p99"]}

@@ -51,7 +51,7 @@ def test_run_writes_run_card_and_prints_per_agent_table(tmp_path: Path) -> None:
                 "--out", str(tmp_path), "--no-progress")
     assert proc.returncode == 0, proc.stderr
     card = json.loads((tmp_path / "run_card.json").read_text())
-    assert card["schema_version"] == 1 and card["status"] == "complete"
+    assert card["schema_version"] == 2 and card["status"] == "complete"
     assert card["env"]["api"] == "parallel" and "distance to own goal" in card["env"]["reward_definition"]
     assert card["agents"] == ["robot_0", "robot_1", "robot_2", "robot_3"]
     assert card["policy_sharing"] == "shared"
@@ -61,6 +61,26 @@ def test_run_writes_run_card_and_prints_per_agent_table(tmp_path: Path) -> None:
     for agent in card["agents"]:
         assert agent in proc.stdout  # the per-agent table
     assert (tmp_path / "config.yaml").exists()
+
+
+@pytest.mark.ros
+def test_a_long_run_card_lists_the_last_episodes_and_episodes_jsonl_holds_all(tmp_path: Path) -> None:
+    """run.card_episodes: 2 of 6 episodes in the card, all 6 in episodes.jsonl, the per-agent table over
+    all 6, and the recorded bag replays against that card."""
+    config = tmp_path / "team.yaml"
+    config.write_text((CONFIG_DIR / "point_team.yaml").read_text().replace(
+        "episodes: 5", "episodes: 6\n      card_episodes: 2"))
+    proc = _cli("run", str(config), "--out", str(tmp_path / "out"), "--record", str(tmp_path / "bag"), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    card = json.loads((tmp_path / "out" / "run_card.json").read_text())
+    assert [ep["episode"] for ep in card["episodes"]] == [4, 5] and card["totals"]["episodes"] == 6
+    lines = [json.loads(x) for x in (tmp_path / "out" / card["episodes_file"]).read_text().splitlines()]
+    assert [ep["episode"] for ep in lines] == list(range(6)) and lines[-2:] == card["episodes"]
+    mean = sum(ep["returns"]["robot_0"] for ep in lines) / 6
+    assert card["per_agent"]["robot_0"]["return_mean"] == pytest.approx(mean)
+    assert f"{mean:.3f}" in proc.stdout  # the table is over every episode, not the two listed
+    replay = _cli("replay", str(tmp_path / "bag"), "--card", str(tmp_path / "out" / "run_card.json"))
+    assert replay.returncode == 0 and "reproduced: 6 episodes" in replay.stdout, replay.stdout + replay.stderr
 
 
 def _await_episode_summary(episode: int, timeout_s: float = 60.0) -> None:

@@ -118,7 +118,8 @@ def test_a_dropped_episode_summary_or_a_short_card_is_named(recorded: tuple[dict
         assert f"agent '<team>', episode {episode}, step 0: episode summary recorded 'missing from the bag'" in \
             proc.stdout, proc.stdout
     short = tmp_path / "short_card.json"
-    short.write_text(json.dumps({**card, "episodes": card["episodes"][:1]}))
+    short.write_text(json.dumps({**card, "episodes": card["episodes"][:1],
+                                 "totals": {**card["totals"], "episodes": 1}}))
     proc = _cli("replay", str(bag), "--card", str(short))
     assert proc.returncode == 1 and "episodes in the run card recorded 1, replayed 2" in proc.stdout, proc.stdout
 

@@ -63,7 +63,7 @@ def test_lockstep_steps_when_every_agent_answered() -> None:
     answer(run, "robot_1")
     assert len(tape.stepped) == 1 and tape.sent[-1][:2] == (0, 1)
     assert not tape.events
-    assert list(run.stats.latency["robot_1"]) == [0.25]
+    assert list(run.stats.latency["robot_1"].recent) == [0.25]
     assert run.stats.entropy() == {"robot_0": 1.5, "robot_1": None}
 
 
@@ -358,6 +358,27 @@ def test_reset_service_aborts_and_uses_the_given_seed() -> None:
     answer(run, "robot_1")
     assert run.reset(1234) == (True, "episode 1 started with seed 1234")
     assert tape.episodes[0].aborted and tape.sent[-1][:2] == (1, 0)
+
+
+def test_a_long_run_keeps_the_last_episodes_whole_and_counts_every_one() -> None:
+    """run.card_episodes bounds what the card lists (and memory); totals and per_agent count them all."""
+    from marl_bridge.team.card import run_card
+
+    cfg = point_cfg(episodes=5)
+    cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, card_episodes=2))
+    run, tape, _ = started(cfg)
+    while not run.finished:
+        answer(run, "robot_0", (1.0, 0.0))
+        answer(run, "robot_1", (0.0, 1.0))
+    assert len(tape.episodes) == 5 and [r.episode for r in run.ledger.kept] == [3, 4]
+    card = run_card(run, topology="single", ros_names={})
+    assert [ep["episode"] for ep in card["episodes"]] == [3, 4] and card["totals"]["episodes"] == 5
+    assert card["totals"]["steps"] == sum(r.steps for r in tape.episodes) == card["timing"]["steps"]
+    returns = [r.returns["robot_0"] for r in tape.episodes]
+    tally = card["per_agent"]["robot_0"]
+    assert tally["episodes"] == 5 and tally["return_mean"] == pytest.approx(sum(returns) / 5)
+    assert (tally["return_min"], tally["return_max"]) == (min(returns), max(returns))
+    assert tally["steps"] == sum(r.lengths["robot_0"] for r in tape.episodes) and tally["fallbacks"] == 0
 
 
 def test_interrupt_keeps_what_was_done() -> None:
