@@ -71,6 +71,19 @@ def test_point_team_in_other_topologies_matches_direct_rollout(tmp_path: Path, t
     _assert_equivalent(cfg, tmp_path)
 
 
+def test_image_observations_across_processes_match_direct_rollout(tmp_path: Path) -> None:
+    """pistonball (uint8 images of 457x120x3, 1.3 MB each as they travel): one process per actor on one
+    host, with a 2 s deadline. Large samples travel in fragments; Fast DDS's default timing repairs a lost
+    one only at the next heartbeat (3 s), which missed deadlines here. The team's DDS profile, loaded by
+    every process with no user step, repairs at once: no miss, bit for bit the direct rollout."""
+    cfg = with_overrides(load(CONFIG_DIR / "pursuit.yaml"), episodes=1, seed=2, topology="multiprocess")
+    env = dataclasses.replace(cfg.env, name="pistonball_v6", entry_point="pettingzoo.butterfly:pistonball_v6.parallel_env",
+                              kwargs={"n_pistons": 4, "max_cycles": 12})
+    sup = dataclasses.replace(cfg.supervisor, team="pistons", step_deadline_s=2.0,
+                              fallback=dataclasses.replace(cfg.supervisor.fallback, kind="zero"))
+    _assert_equivalent(dataclasses.replace(cfg, env=env, supervisor=sup), tmp_path)
+
+
 def _mujoco_pursuit(mode: str) -> RunConfig:
     cfg = with_overrides(load(CONFIG_DIR / "mujoco_pursuit.yaml"), episodes=2, seed=3)
     kwargs = {**cfg.env.kwargs, "max_steps": 80, "render_mode": None}
