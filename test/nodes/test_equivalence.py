@@ -77,8 +77,8 @@ def test_image_observations_across_processes_match_direct_rollout(tmp_path: Path
     one only at the next heartbeat (3 s), which missed deadlines here. The team's DDS profile, loaded by
     every process with no user step, repairs at once: no miss, bit for bit the direct rollout."""
     cfg = with_overrides(load(CONFIG_DIR / "pursuit.yaml"), episodes=1, seed=2, topology="multiprocess")
-    env = dataclasses.replace(cfg.env, name="pistonball_v6", entry_point="pettingzoo.butterfly:pistonball_v6.parallel_env",
-                              kwargs={"n_pistons": 4, "max_cycles": 12})
+    env = dataclasses.replace(cfg.env, name="pistonball_v6", kwargs={"n_pistons": 4, "max_cycles": 12},
+                              entry_point="pettingzoo.butterfly:pistonball_v6.parallel_env")
     sup = dataclasses.replace(cfg.supervisor, team="pistons", step_deadline_s=2.0,
                               fallback=dataclasses.replace(cfg.supervisor.fallback, kind="zero"))
     _assert_equivalent(dataclasses.replace(cfg, env=env, supervisor=sup), tmp_path)
