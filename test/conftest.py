@@ -20,6 +20,14 @@ if sys.prefix not in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
     os.environ["AMENT_PREFIX_PATH"] = os.pathsep.join(p for p in (sys.prefix, os.environ.get("AMENT_PREFIX_PATH"))
                                                       if p)
 
+# The team's Fast DDS timing, as every marl_bridge process loads it before rclpy starts (nodes/spin.py).
+# Fast DDS reads its profile once per process, at its first participant: without this, the first test
+# that creates a node directly would leave this process (and the supervisors tests run in it) on the
+# default timing, which stalls large samples by seconds (seen: pistonball across processes).
+from marl_bridge.nodes.dds_profile import use_team_profile  # noqa: E402
+
+use_team_profile()
+
 sys.path.insert(0, str(Path(__file__).parent / "helpers"))
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO / "config"
