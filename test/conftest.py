@@ -24,7 +24,7 @@ if sys.prefix not in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
 # Fast DDS reads its profile once per process, at its first participant: without this, the first test
 # that creates a node directly would leave this process (and the supervisors tests run in it) on the
 # default timing, which stalls large samples by seconds (seen: pistonball across processes).
-from marl_bridge.nodes.dds_profile import use_team_profile  # noqa: E402
+from marl_bridge.nodes.dds_profile import use_team_profile
 
 use_team_profile()
 
