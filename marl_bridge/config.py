@@ -169,6 +169,14 @@ class SafetyConfig:
     lost_after_steps: int = 5
     actor_watchdog_s: float = 2.0
     event_rate_limit: int = 50  # published events per agent and kind per second; all are counted
+    # Authenticated team traffic (marl_bridge/trust): a team key file (supervisor; actors may use it too) or,
+    # for one robot's actor, that robot's key file. Empty: unauthenticated (a warning, `authenticated: false`).
+    key_file: str = ""
+    # A publisher on a robot's cmd_vel or odom that is not the team's: "estop" (event and e-stop) or "event"
+    foreign_publisher: str = "estop"
+
+
+FOREIGN_PUBLISHER_ACTIONS = ("estop", "event")
 
 
 @dataclass(frozen=True)
@@ -411,6 +419,9 @@ def _safety(raw: Any, source: str) -> SafetyConfig:
     if cfg.estop_action not in ESTOP_ACTIONS:
         raise ConfigError(f"{source}: safety.estop_action is {cfg.estop_action!r}; expected one of "
                           f"{', '.join(ESTOP_ACTIONS)}")
+    if cfg.foreign_publisher not in FOREIGN_PUBLISHER_ACTIONS:
+        raise ConfigError(f"{source}: safety.foreign_publisher is {cfg.foreign_publisher!r}; expected one of "
+                          f"{', '.join(FOREIGN_PUBLISHER_ACTIONS)}")
     if cfg.lost_after_steps < 0 or cfg.actor_watchdog_s < 0 or cfg.event_rate_limit < 1:
         raise ConfigError(f"{source}: safety.lost_after_steps and actor_watchdog_s must be >= 0 and "
                           "event_rate_limit >= 1")

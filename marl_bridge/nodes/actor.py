@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from array import array
 
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
@@ -32,6 +33,8 @@ from marl_bridge.nodes.wire import ActionWriter, Parsed, WireError, parse_observ
 from marl_bridge.policies import Policy, make_policy
 from marl_bridge.safety.fallback import zero_action
 from marl_bridge.seeds import policy_seed
+from marl_bridge.trust.keys import actor_key, read_key_file
+from marl_bridge.trust.tags import ACTION, OBSERVATION, Signer, Verifier
 
 LATE_S = 0.01  # an observation this much later than the fastest delivery seen waits for the queue behind it
 
@@ -52,6 +55,14 @@ class ActorNode(Node):
                               "(the agent this actor plays)")
         self.agent: str = self.get_parameter("actor.agent").value
         self.team = self.cfg.supervisor.team
+        # Authenticated teams: observations must carry this robot's tag and a fresh counter; actions get both.
+        self.verifier: Verifier | None = None
+        self.signer: Signer | None = None
+        if self.cfg.safety.key_file:
+            where = f"{self.cfg.source}: safety.key_file"
+            key = actor_key(read_key_file(self.cfg.safety.key_file, where), self.team, self.agent, where)
+            self.verifier, self.signer = Verifier(key, OBSERVATION), Signer(key, ACTION)
+        self.unauthenticated = 0
         self.policy_cfg = self.cfg.policy.for_agent(self.agent)
         self.policy: Policy | None = None
         self.obs_codec: SpaceCodec | None = None
@@ -59,7 +70,7 @@ class ActorNode(Node):
         self.run_seed = 0
         self.episode = -1
         self.last_key: tuple[int, int] | None = None
-        self.last_action: bytes | None = None  # serialized, re-sent as is for a repeated observation
+        self.last_action: tuple[array, float] | None = None  # (data, entropy), sent again for a repeated observation
 
         topic = agent_topic
         self.status_pub = self.create_publisher(ActorStatus, topic(self.team, self.agent, "status"), LATCHED_QOS)
@@ -97,7 +108,8 @@ class ActorNode(Node):
 
     def _publish_status(self, state: int) -> None:
         desc = self.policy.description if self.policy is not None else self.policy_cfg.describe()
-        msg = ActorStatus(agent=self.agent, state=state, policy=desc, skipped=self.skipped)
+        msg = ActorStatus(agent=self.agent, state=state, policy=desc, skipped=self.skipped,
+                          unauthenticated=self.unauthenticated)
         msg.header.stamp = self.get_clock().now().to_msg()
         self.status_pub.publish(msg)
 
@@ -108,7 +120,7 @@ class ActorNode(Node):
         act_space = space_from_json(json.loads(msg.action_space))
         self.obs_codec = SpaceCodec(obs_space, f"observation space of {self.agent!r}")
         self.act_codec = SpaceCodec(act_space, f"action space of {self.agent!r}")
-        self._writer = ActionWriter(self.agent, self.act_codec.layout)
+        self._writer = ActionWriter(self.agent, self.act_codec.layout, self.signer)
         self.run_seed = int(msg.run_seed)
         self.policy = make_policy(self.policy_cfg, self.agent, obs_space, act_space)
         # Policies that sample report their action distribution's entropy; the others send NaN.
@@ -147,6 +159,11 @@ class ActorNode(Node):
         except WireError as exc:
             self.get_logger().error(f"unreadable observation: {exc}; not acting")
             return
+        if self.verifier is not None:
+            why = self.verifier.check(msg.counter, msg.tag, (msg.signed,))
+            if why is not None:
+                self._drop(msg, why)
+                return
         # Late or not: the observation's delay (receive time minus its stamp) against the shortest delay
         # seen. Clock offsets cancel out; only an observation held up in the network (a repair after an
         # outage, and the burst behind it) is late. An on-time one, the normal case, is acted on at once.
@@ -189,8 +206,8 @@ class ActorNode(Node):
         if policy is None or obs_codec is None or act_codec is None:
             self.get_logger().warning("observation before the agent spec; ignored")
             return
-        if key == self.last_key and self.last_action is not None:
-            self.action_pub.publish(self.last_action)
+        if key == self.last_key and self.last_action is not None:  # the same answer, with a fresh counter
+            self.action_pub.publish(self._writer.pack(msg.sec, msg.nanosec, key[0], key[1], *self.last_action))
             return
         raw = msg.data
         if msg.layout != obs_codec.layout or len(raw) != obs_codec.size:
@@ -208,9 +225,20 @@ class ActorNode(Node):
             return
         entropy = float(policy.last_entropy) if self._reports_entropy else math.nan  # type: ignore[attr-defined]
         out = self._writer.pack(msg.sec, msg.nanosec, key[0], key[1], data, entropy)  # the observation's stamp
-        self.last_key, self.last_action = key, out
+        self.last_key, self.last_action = key, (data, entropy)
         self.last_acted = key
         self.action_pub.publish(out)
+
+    def _drop(self, msg: Parsed, why: str) -> None:
+        """An observation that is not the supervisor's: never acted on; counted, said (1st, 10th, 100th...)
+        and reported on the status topic."""
+        self.unauthenticated += 1
+        n = self.unauthenticated
+        if n & (n - 1) == 0 or n % 1000 == 0:
+            self.get_logger().error(f"dropped an unauthenticated observation (episode {msg.episode} step {msg.step}): "
+                                    f"{why}; {n} so far")
+            if self.policy is not None:
+                self._publish_status(ActorStatus.STATE_READY)
 
     def stop(self) -> None:
         """Say goodbye on the latched status topic, if ROS is still up (a signal may have shut it down)."""

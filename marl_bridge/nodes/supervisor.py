@@ -30,12 +30,13 @@ from marl_bridge.envs.episode import EpisodeRecord
 from marl_bridge.envs.team import build_team
 from marl_bridge.msg import Action, ActorStatus
 from marl_bridge.nodes.params import config_from_node
+from marl_bridge.nodes.team_auth import TeamAuth
 from marl_bridge.nodes.team_out import TeamPublishers
 from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, agent_topic, ros_names, team_topic
 from marl_bridge.nodes.wire import WireError, parse_action
 from marl_bridge.recording.header import run_header
 from marl_bridge.recording.run_card import CardWriter
-from marl_bridge.srv import Reset, Step
+from marl_bridge.srv import Operator, Reset, Step
 from marl_bridge.team.card import run_card
 from marl_bridge.team.run import TeamRun
 
@@ -65,9 +66,14 @@ class SupervisorNode(Node):
         # The run card is written as the run goes (after an episode, at most once a second, and at the end),
         # so a crash or a kill keeps the finished episodes; pictures come only after the run.
         self.card_writer = CardWriter(out_dir, self.run_card, self.get_logger()) if out_dir is not None else None
+        self.auth = TeamAuth.from_config(cfg, self.agents)
+        if self.auth is None:
+            self.get_logger().warning(f"team {t!r} is not authenticated (no safety.key_file): any node on this ROS "
+                                      "domain can answer for a robot or call the services that move the team")
         self.out = TeamPublishers(self, t, team, cfg.run.seed, sim_time=sim_time,
                                   on_episode=self._episode_done(on_episode), on_end=self._ended,
-                                  header=run_header(cfg, team))
+                                  header=run_header(cfg, team),
+                                  signers=self.auth.observation_signers if self.auth else None)
         self.run = TeamRun(cfg, team, self.out, backend_used="" if self._robots_pending else cfg.env.backend)
         self.done: Future = Future()
         self.started_at = time.monotonic()
@@ -78,15 +84,18 @@ class SupervisorNode(Node):
         self.status_subs = {a: self.create_subscription(ActorStatus, agent_topic(t, a, "status"), self._on_status,
                                                         LATCHED_QOS) for a in self.agents}
         run = self.run
+        self._release = lambda: (run.release(f"service /{t}/estop_release"), "released")
+        # Anyone may stop the team; with a key, only a signed request (/<team>/operator) may let it move.
         self.servers = [
             self.create_service(Reset, team_topic(t, "reset"), self._on_reset),
-            self.create_service(Trigger, team_topic(t, "pause"), self._trigger(run.pause)),
-            self.create_service(Trigger, team_topic(t, "resume"), self._trigger(run.resume)),
+            self.create_service(Trigger, team_topic(t, "pause"), self._trigger(run.pause, moving="pause")),
+            self.create_service(Trigger, team_topic(t, "resume"), self._trigger(run.resume, moving="resume")),
             self.create_service(Step, team_topic(t, "step"), self._on_step),
             self.create_service(Trigger, team_topic(t, "estop_engage"), self._trigger(
                 lambda: (run.engage(f"service /{t}/estop_engage"), "engaged"), "already engaged")),
             self.create_service(Trigger, team_topic(t, "estop_release"), self._trigger(
-                lambda: (run.release(f"service /{t}/estop_release"), "released"), "not engaged"))]
+                self._release, "not engaged", moving="estop_release")),
+            self.create_service(Operator, team_topic(t, "operator"), self._on_operator)]
         self.estop_sub = self.create_subscription(Bool, team_topic(t, "estop"), self._on_estop_msg, 10)
         # Timers run on the steady clock: with use_sim_time the node clock follows /clock, which this node
         # advances itself. The deadline is checked periodically (a quarter deadline, at most 50 ms): a
@@ -124,6 +133,7 @@ class SupervisorNode(Node):
         if msg.agent in self.out.obs_pubs and msg.state == ActorStatus.STATE_READY:
             self.run.ready[msg.agent] = msg.policy
             self.run.stats.skipped[msg.agent] = msg.skipped  # observations superseded after a gap
+            self.run.stats.unauthenticated[msg.agent] = msg.unauthenticated  # dropped by the actor
 
     def _settle_robots(self) -> bool:
         """Wait for every robot's odometry (the run decides what happens when some stay silent)."""
@@ -169,7 +179,7 @@ class SupervisorNode(Node):
 
     # -- inputs --------------------------------------------------------------------------------
     def _action_cb(self, agent: str) -> Callable[[bytes], None]:
-        offer, unreadable = self.run.offer, self.run.unreadable
+        offer, unreadable, auth = self.run.offer, self.run.unreadable, self.auth
 
         def callback(raw: bytes) -> None:
             try:
@@ -177,24 +187,69 @@ class SupervisorNode(Node):
             except WireError as exc:
                 unreadable(agent, str(exc))
                 return
+            if auth is not None:  # dropped before the step sees it: it cannot displace the real answer
+                why = auth.check_action(agent, msg)
+                if why is not None:
+                    self.run.unauthenticated(agent, f"action for episode {msg.episode} step {msg.step}: {why}")
+                    return
             offer(agent, msg)
         return callback
 
-    def _trigger(self, call: Callable[[], tuple[bool, str]], refused: str = "") -> Callable[..., Any]:
+    def _refused(self, moving: str) -> str | None:
+        """With a key, a plain request that would let the team move is refused (an event says who asked)."""
+        if self.auth is None or not moving:
+            return None
+        self.run.unauthenticated("", f"unsigned {moving} request refused")
+        return (f"refused: team {self.team!r} is authenticated; send a signed request to /{self.team}/operator "
+                f"(marl-bridge operator {moving})")
+
+    def _trigger(self, call: Callable[[], tuple[bool, str]], refused: str = "", moving: str = ""
+                 ) -> Callable[..., Any]:
         def service(request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+            why = self._refused(moving)
+            if why is not None:
+                response.success, response.message = False, why
+                return response
             response.success, response.message = call()
             response.message = response.message if response.success or not refused else refused
             return response
         return service
 
     def _on_reset(self, request: Reset.Request, response: Reset.Response) -> Reset.Response:
-        response.success, response.message = self.run.reset(int(request.seed) if request.use_seed else None)
+        why = self._refused("reset")
+        response.success, response.message = (False, why) if why is not None else self.run.reset(
+            int(request.seed) if request.use_seed else None)
         response.episode = self.run.episode_index
         return response
 
     def _on_step(self, request: Step.Request, response: Step.Response) -> Step.Response:
         response.step = self.run.step_index
-        response.success, response.message = self.run.grant(int(request.steps))
+        why = self._refused("step")
+        response.success, response.message = (False, why) if why is not None else self.run.grant(int(request.steps))
+        return response
+
+    def _on_operator(self, request: Operator.Request, response: Operator.Response) -> Operator.Response:
+        """A signed request: verified, then done like the plain service of the same name."""
+        if self.auth is None:
+            response.success, response.message = False, "this team has no key: call its plain services"
+            return response
+        why = self.auth.check_operator(request.command, int(request.steps), int(request.seed), bool(request.use_seed),
+                                       int(request.counter), bytes(request.tag))
+        if why is not None:
+            self.run.unauthenticated("", f"operator {request.command!r} request refused: {why}")
+            response.success, response.message = False, f"refused: {why}"
+            return response
+        run = self.run
+        command = request.command
+        if command == "reset":
+            response.success, response.message = run.reset(int(request.seed) if request.use_seed else None)
+        elif command == "step":
+            response.success, response.message = run.grant(int(request.steps))
+        elif command == "estop_release":
+            response.success, response.message = self._release()
+            response.message = response.message if response.success else "not engaged"
+        else:
+            response.success, response.message = (run.pause if command == "pause" else run.resume)()
         return response
 
     def _on_estop_msg(self, msg: Bool) -> None:
@@ -218,6 +273,7 @@ class SupervisorNode(Node):
     def run_card(self) -> dict[str, Any]:
         card = run_card(self.run, topology=self.topology, ros_names=self.names)
         card["episodes_file"] = self.card_writer.episodes_file if self.card_writer is not None else None
+        card["authenticated"] = self.auth is not None
         return card
 
     def flush(self, timeout_s: float = 5.0) -> bool:

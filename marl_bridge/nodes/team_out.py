@@ -26,12 +26,13 @@ from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, STREAM_OUT_QOS
 from marl_bridge.nodes.wire import ObservationWriter
 from marl_bridge.recording.run_card import info_json
 from marl_bridge.safety.events import SafetyEventData
+from marl_bridge.trust.tags import Signer
 
 
 class TeamPublishers:
     def __init__(self, node: Node, team_name: str, team: Team, run_seed: int, *, sim_time: bool,
                  on_episode: Callable[[EpisodeRecord], None] | None, on_end: Callable[[str], None],
-                 header: dict[str, Any] | None = None) -> None:
+                 header: dict[str, Any] | None = None, signers: dict[str, Signer] | None = None) -> None:
         self.node, self.on_episode, self.on_end = node, on_episode, on_end
         self.sim_time_stamps = sim_time
         self.act_codecs = team.act_codecs
@@ -62,8 +63,9 @@ class TeamPublishers:
         self.header_pub = node.create_publisher(String, team_topic(t, "run_header"), LATCHED_QOS)
         self.header = String(data=json.dumps(header, sort_keys=True)) if header is not None else None
         self.publish_header()
-        self._obs_out = {a: (ObservationWriter(a, team.obs_codecs[a].layout).pack, self.obs_pubs[a].publish)
-                         for a in agents}
+        signers = signers or {}
+        self._obs_out = {a: (ObservationWriter(a, team.obs_codecs[a].layout, signers.get(a)).pack,
+                             self.obs_pubs[a].publish) for a in agents}
         self._result_msgs = {a: StepResult(agent=a) for a in agents}
         self._clock_msg = ClockMsg()
         for a in agents:

@@ -12,6 +12,10 @@ little-endian, as rmw_fastrtps writes it): other nodes, `ros2 topic echo` and ro
 messages, and anything a typed publisher sends parses here. Bytes in another encapsulation (big-endian,
 XCDR2) go through rclpy's deserializer instead. test/nodes/test_wire.py checks both directions against
 `rclpy.serialization` on random messages.
+
+Both messages end with `counter` and `tag` (marl_bridge/trust): a writer given a Signer tags every
+message over its serialized fields up to and including the counter; without one it writes counter 0 and
+an empty tag. `Parsed.signed` is that signed span of a received message, for a Verifier.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from rclpy.serialization import deserialize_message
 
 from marl_bridge.msg import Action, Observation
+from marl_bridge.trust.tags import Signer
 
 CDR_LE = b"\x00\x01"  # encapsulation id of little-endian plain CDR; two option bytes follow
 _HEADER = struct.Struct("<iII")  # stamp.sec, stamp.nanosec, frame_id length
@@ -32,6 +37,8 @@ _TAIL = struct.Struct("<IIII")  # episode, step, layout, data length
 _F64 = struct.Struct("<d")
 _STAMP = struct.Struct("<iI")
 _STEP = struct.Struct("<II")
+_U64 = struct.Struct("<Q")
+_UNSIGNED = _U64.pack(0) + _U32.pack(0)  # counter 0, empty tag
 
 
 class WireError(ValueError):
@@ -50,6 +57,9 @@ class Parsed:
     layout: int
     data: array
     entropy: float = math.nan
+    counter: int = 0
+    tag: bytes = b""
+    signed: memoryview | bytes = b""  # the bytes the tag covers (empty for a message rclpy had to decode)
 
 
 def _align(offset: int, size: int) -> int:
@@ -74,16 +84,25 @@ def _parse(buf: bytes, with_entropy: bool) -> Parsed:
             raise WireError(f"data of {count} values runs past the end of {len(buf)} bytes")
         data = array("d")
         data.frombytes(body[start:end])
-        entropy = _F64.unpack_from(body, end)[0] if with_entropy else math.nan
+        if with_entropy:
+            entropy = _F64.unpack_from(body, end)[0]
+            end += 8
+        else:
+            entropy = math.nan
+        (counter,) = _U64.unpack_from(body, end)  # 8-aligned: it follows float64s
+        (tag_len,) = _U32.unpack_from(body, end + 8)
+        tag = bytes(body[end + 12:end + 12 + tag_len])
+        if len(tag) != tag_len:
+            raise WireError(f"tag of {tag_len} bytes runs past the end of {len(buf)} bytes")
     except (struct.error, UnicodeDecodeError) as exc:
         raise WireError(f"malformed message of {len(buf)} bytes: {exc}") from exc
-    return Parsed(sec, nanosec, agent, episode, step, layout, data, entropy)
+    return Parsed(sec, nanosec, agent, episode, step, layout, data, entropy, counter, tag, body[:end + 8])
 
 
 def _from_typed(msg: Observation | Action) -> Parsed:
     stamp = msg.header.stamp
     return Parsed(stamp.sec, stamp.nanosec, msg.agent, msg.episode, msg.step, msg.layout, array("d", msg.data),
-                  getattr(msg, "entropy", math.nan))
+                  getattr(msg, "entropy", math.nan), msg.counter, bytes(msg.tag))
 
 
 def parse_observation(buf: bytes) -> Parsed:
@@ -108,9 +127,10 @@ def parse_action(buf: bytes) -> Parsed:
 
 class _Writer:
     """Serializes one agent's messages: everything up to the data is laid out once, so a message
-    costs two struct.pack_into calls and one join."""
+    costs two struct.pack_into calls and one join (and, with a signer, one HMAC over the same parts)."""
 
-    def __init__(self, agent: str, layout: int) -> None:
+    def __init__(self, agent: str, layout: int, signer: Signer | None = None) -> None:
+        self.signer = signer
         name = agent.encode()
         head = bytearray(CDR_LE + b"\x00\x00")
         head += _HEADER.pack(0, 0, 1) + b"\x00"  # stamp, then frame_id "" (length 1: its NUL)
@@ -130,14 +150,22 @@ class _Writer:
         _U32.pack_into(head, self._count_at, len(data))
         return head
 
+    def _join(self, head: bytearray, *rest: bytes | array) -> bytes:
+        signer = self.signer
+        if signer is None:
+            return b"".join((head, *rest, _UNSIGNED))
+        counter = _U64.pack(signer.counter())
+        tag = signer.tag((memoryview(head)[4:], *rest, counter))
+        return b"".join((head, *rest, counter, _U32.pack(len(tag)), tag))
+
 
 class ObservationWriter(_Writer):
     def pack(self, sec: int, nanosec: int, episode: int, step: int, data: array) -> bytes:
         """Serialized Observation; `data` must be array('d')."""
-        return b"".join((self._pack(sec, nanosec, episode, step, data), data))
+        return self._join(self._pack(sec, nanosec, episode, step, data), data)
 
 
 class ActionWriter(_Writer):
     def pack(self, sec: int, nanosec: int, episode: int, step: int, data: array, entropy: float) -> bytes:
         """Serialized Action; `data` must be array('d')."""
-        return b"".join((self._pack(sec, nanosec, episode, step, data), data, _F64.pack(entropy)))
+        return self._join(self._pack(sec, nanosec, episode, step, data), data, _F64.pack(entropy))

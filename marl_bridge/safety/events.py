@@ -27,6 +27,8 @@ KINDS: dict[str, tuple[int, str, str]] = {
     "separation_brake": (1, "planning", "shield: robots predicted to come too close were braked"),
     "action_clamped": (1, "control", "shield: an out-of-bounds action was clipped to the space"),
     "actor_rejoined": (0, "timing", "a lost actor answers again"),
+    "unauthenticated": (2, "security", "a message or request unsigned, signed with another key, or replayed: dropped"),
+    "foreign_publisher": (3, "security", "a node outside the team publishes on a robot's cmd_vel or odom"),
     "events_suppressed": (1, "evaluation", "more events of one kind than the rate limit: counted, not all published"),
 }
 SEVERITY_NAMES = ("info", "warn", "error", "fatal")

@@ -52,6 +52,7 @@ def run_card(run: TeamRun, *, topology: str, ros_names: dict[str, str]) -> dict[
         "estops": run.latch.history,
         "liveness": run.liveness.to_dict(),  # lost/rejoined gaps per agent
         "skipped_observations": run.stats.skipped,  # per agent: superseded by newer ones (after a gap)
+        "unauthenticated_observations": run.stats.unauthenticated,  # per agent: dropped by its actor
         "action_latency_ms": {a: run.stats.latency_ms(a) for a in agents},
         "sim_time_s": run.world.sim_time if run.world is not None else None,
         "frames": run.frames_note or (f"{len(run.frames)} frame(s)" if run.frames else None),

@@ -234,6 +234,10 @@ class TeamRun:
         self.settlement.unfill(agent)
         return False
 
+    def unauthenticated(self, agent: str, detail: str) -> None:
+        """A message or request without a valid tag, or replayed: dropped before anything acts on it."""
+        self.desk(SafetyEventData("unauthenticated", agent, self.episode_index, self.step_index, detail))
+
     def unreadable(self, agent: str, detail: str) -> None:
         """Bytes on `agent`'s action topic that answer no step that can be told: said, then left to the deadline."""
         self.desk(SafetyEventData("invalid_action", agent, self.episode_index, self.step_index,

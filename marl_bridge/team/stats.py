@@ -81,6 +81,7 @@ class RunStats:
         self.entropy_sum = dict.fromkeys(agents, 0.0)
         self.entropy_n = dict.fromkeys(agents, 0)
         self.skipped = dict.fromkeys(agents, 0)  # observations an actor never answered (newer ones came)
+        self.unauthenticated = dict.fromkeys(agents, 0)  # observations an actor dropped (bad tag, replayed)
         self.step_latencies = Latencies()
         self.steps = 0
         self.first_step_done = 0.0  # steady-state rate: from the end of the first step (warm-up excluded)

@@ -58,3 +58,8 @@ class Verifier:
             return f"replayed: counter {counter} is not above the last accepted {self.last}"
         self.last = counter
         return None
+
+
+def operator_fields(team: str, command: str, steps: int, seed: int, use_seed: bool, counter: int) -> bytes:
+    """What an operator request's tag covers (srv/Operator.srv), in one canonical byte string."""
+    return "\0".join((team, command, str(steps), str(seed), str(int(use_seed)), str(counter))).encode()
