@@ -13,6 +13,8 @@
     marl-bridge train TRAIN.yaml [--out DIR]                     # MAPPO/IPPO with TorchRL -> ONNX (.[train])
     marl-bridge driver --robot R --pose X Y YAW                  # one simulated robot base (cmd_vel/odom)
     marl-bridge drivers CONFIG.yaml                              # a simulated base per robot, own processes
+    marl-bridge keys new FILE | keys robot ...                   # a team key; one robot's key (cli/trust.py)
+    marl-bridge operator --config CONFIG.yaml COMMAND            # signed resume/step/reset/pause/estop_release
 
 Exit codes: 0 done, 1 replay diverged, 2 bad config or arguments (nothing started), 3 the run failed
 (its card keeps the finished episodes), 4 degraded (finished, but more agent-steps on fallbacks than
@@ -31,6 +33,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from marl_bridge.cli import trust
 from marl_bridge.config import ConfigError, RunConfig, load, with_overrides
 
 EXIT_BAD_CONFIG = 2
@@ -106,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     drvs.add_argument("config", type=Path)
     drvs.add_argument("--rate", type=float, default=50.0, help="odometry rate in Hz")
     drvs.add_argument("--only", action="append", help="start only these agents' robots")
+    trust.add_parsers(sub)
     return parser
 
 
@@ -148,7 +152,13 @@ def cmd_check(cfg: RunConfig) -> int:
         print(f"{agent}: obs {team.env.observation_space(agent)}  action {team.env.action_space(agent)}  "
               f"policy {policies[agent].description}  fallback {team.fallbacks[agent].kind}")
     world = f", robot world on backend {team.world.backend}" if team.world is not None else ""
-    print(f"{cfg.source}: ok ({team.api} API{world})")
+    auth = "unauthenticated"
+    if cfg.safety.key_file:
+        from marl_bridge.trust.keys import read_key_file
+
+        key_file = read_key_file(cfg.safety.key_file, f"{cfg.source}: safety.key_file")
+        auth = f"authenticated ({key_file.kind} key)"
+    print(f"{cfg.source}: ok ({team.api} API{world}, {auth})")
     return 0
 
 
@@ -163,6 +173,10 @@ def check_policies(cfg: RunConfig) -> None:
         team.build_policies(cfg)
     finally:
         team.env.close()
+    if cfg.safety.key_file:  # a key that cannot be used is exit 2 before anything starts
+        from marl_bridge.trust.keys import read_key_file
+
+        read_key_file(cfg.safety.key_file, f"{cfg.source}: safety.key_file")
 
 
 def cmd_run(cfg: RunConfig, out: Path, progress: bool, record: Path | None = None,
@@ -359,6 +373,10 @@ def main(argv: list[str] | None = None) -> int:
                 new_bag_dir(args.record, "--record")
             return cmd_run(cfg, Path(cfg.run.out_dir), progress=not args.no_progress, record=args.record,
                            external=args.external)
+        if args.command == "keys":
+            return trust.cmd_keys(args, _load(args.config) if getattr(args, "config", None) else None)
+        if args.command == "operator":
+            return trust.cmd_operator(args, _load(args.config), ros_args)
         if args.command == "check":
             return cmd_check(_load(args.config))
         if args.command == "train":

@@ -230,15 +230,16 @@ class ActorNode(Node):
         self.action_pub.publish(out)
 
     def _drop(self, msg: Parsed, why: str) -> None:
-        """An observation that is not the supervisor's: never acted on; counted, said (1st, 10th, 100th...)
-        and reported on the status topic."""
+        """An observation that is not the supervisor's: never acted on; counted, reported on the status
+        topic (each of the first 100, then every 100th: a flood must not become a status flood) and said
+        in the log (the 1st, 2nd, 4th, 8th...)."""
         self.unauthenticated += 1
         n = self.unauthenticated
-        if n & (n - 1) == 0 or n % 1000 == 0:
+        if n & (n - 1) == 0:
             self.get_logger().error(f"dropped an unauthenticated observation (episode {msg.episode} step {msg.step}): "
                                     f"{why}; {n} so far")
-            if self.policy is not None:
-                self._publish_status(ActorStatus.STATE_READY)
+        if self.policy is not None and (n <= 100 or n % 100 == 0):
+            self._publish_status(ActorStatus.STATE_READY)
 
     def stop(self) -> None:
         """Say goodbye on the latched status topic, if ROS is still up (a signal may have shut it down)."""

@@ -203,7 +203,7 @@ def test_an_env_the_bridge_cannot_carry_is_exit_2_naming_the_file(tmp_path: Path
 def test_check_names_the_api_of_a_turn_based_env() -> None:
     proc = _cli("check", str(CONFIG_DIR / "tictactoe.yaml"))
     assert proc.returncode == 0, proc.stderr
-    assert "ok (aec API)" in proc.stdout and "action_mask" in proc.stdout
+    assert "ok (aec API, unauthenticated)" in proc.stdout and "action_mask" in proc.stdout
 
 
 @pytest.mark.ros
