@@ -22,8 +22,6 @@ from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.task import Future
-from std_msgs.msg import Bool
-from std_srvs.srv import Trigger
 
 from marl_bridge.envs.backends import backend as find_backend
 from marl_bridge.envs.episode import EpisodeRecord
@@ -32,11 +30,11 @@ from marl_bridge.msg import Action, ActorStatus
 from marl_bridge.nodes.params import config_from_node
 from marl_bridge.nodes.team_auth import TeamAuth
 from marl_bridge.nodes.team_out import TeamPublishers
-from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, agent_topic, ros_names, team_topic
+from marl_bridge.nodes.team_services import TeamServices
+from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, agent_topic, ros_names
 from marl_bridge.nodes.wire import WireError, parse_action
 from marl_bridge.recording.header import run_header
 from marl_bridge.recording.run_card import CardWriter
-from marl_bridge.srv import Operator, Reset, Step
 from marl_bridge.team.card import run_card
 from marl_bridge.team.run import TeamRun
 
@@ -84,19 +82,7 @@ class SupervisorNode(Node):
         self.status_subs = {a: self.create_subscription(ActorStatus, agent_topic(t, a, "status"), self._on_status,
                                                         LATCHED_QOS) for a in self.agents}
         run = self.run
-        self._release = lambda: (run.release(f"service /{t}/estop_release"), "released")
-        # Anyone may stop the team; with a key, only a signed request (/<team>/operator) may let it move.
-        self.servers = [
-            self.create_service(Reset, team_topic(t, "reset"), self._on_reset),
-            self.create_service(Trigger, team_topic(t, "pause"), self._trigger(run.pause, moving="pause")),
-            self.create_service(Trigger, team_topic(t, "resume"), self._trigger(run.resume, moving="resume")),
-            self.create_service(Step, team_topic(t, "step"), self._on_step),
-            self.create_service(Trigger, team_topic(t, "estop_engage"), self._trigger(
-                lambda: (run.engage(f"service /{t}/estop_engage"), "engaged"), "already engaged")),
-            self.create_service(Trigger, team_topic(t, "estop_release"), self._trigger(
-                self._release, "not engaged", moving="estop_release")),
-            self.create_service(Operator, team_topic(t, "operator"), self._on_operator)]
-        self.estop_sub = self.create_subscription(Bool, team_topic(t, "estop"), self._on_estop_msg, 10)
+        self.operator_services = TeamServices(self, t, run, self.auth)  # operator services, the e-stop topic
         # Timers run on the steady clock: with use_sim_time the node clock follows /clock, which this node
         # advances itself. The deadline is checked periodically (a quarter deadline, at most 50 ms): a
         # one-shot timer re-armed every step measured as the bridge's largest per-step overhead.
@@ -194,70 +180,6 @@ class SupervisorNode(Node):
                     return
             offer(agent, msg)
         return callback
-
-    def _refused(self, moving: str) -> str | None:
-        """With a key, a plain request that would let the team move is refused (an event says who asked)."""
-        if self.auth is None or not moving:
-            return None
-        self.run.unauthenticated("", f"unsigned {moving} request refused")
-        return (f"refused: team {self.team!r} is authenticated; send a signed request to /{self.team}/operator "
-                f"(marl-bridge operator {moving})")
-
-    def _trigger(self, call: Callable[[], tuple[bool, str]], refused: str = "", moving: str = ""
-                 ) -> Callable[..., Any]:
-        def service(request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-            why = self._refused(moving)
-            if why is not None:
-                response.success, response.message = False, why
-                return response
-            response.success, response.message = call()
-            response.message = response.message if response.success or not refused else refused
-            return response
-        return service
-
-    def _on_reset(self, request: Reset.Request, response: Reset.Response) -> Reset.Response:
-        why = self._refused("reset")
-        response.success, response.message = (False, why) if why is not None else self.run.reset(
-            int(request.seed) if request.use_seed else None)
-        response.episode = self.run.episode_index
-        return response
-
-    def _on_step(self, request: Step.Request, response: Step.Response) -> Step.Response:
-        response.step = self.run.step_index
-        why = self._refused("step")
-        response.success, response.message = (False, why) if why is not None else self.run.grant(int(request.steps))
-        return response
-
-    def _on_operator(self, request: Operator.Request, response: Operator.Response) -> Operator.Response:
-        """A signed request: verified, then done like the plain service of the same name."""
-        if self.auth is None:
-            response.success, response.message = False, "this team has no key: call its plain services"
-            return response
-        why = self.auth.check_operator(request.command, int(request.steps), int(request.seed), bool(request.use_seed),
-                                       int(request.counter), bytes(request.tag))
-        if why is not None:
-            self.run.unauthenticated("", f"operator {request.command!r} request refused: {why}")
-            response.success, response.message = False, f"refused: {why}"
-            return response
-        run = self.run
-        command = request.command
-        if command == "reset":
-            response.success, response.message = run.reset(int(request.seed) if request.use_seed else None)
-        elif command == "step":
-            response.success, response.message = run.grant(int(request.steps))
-        elif command == "estop_release":
-            response.success, response.message = self._release()
-            response.message = response.message if response.success else "not engaged"
-        else:
-            response.success, response.message = (run.pause if command == "pause" else run.resume)()
-        return response
-
-    def _on_estop_msg(self, msg: Bool) -> None:
-        if msg.data:
-            self.run.engage(f"topic /{self.team}/estop")
-        elif self.run.latch.engaged:
-            self.get_logger().warning(f"false on /{self.team}/estop ignored: the e-stop is latched; call "
-                                      f"/{self.team}/estop_release to release it")
 
     def _ended(self, status: str) -> None:
         for timer in (*self.timers_, self.ready_timer, self.liveness_timer):
