@@ -31,7 +31,7 @@ def add_parsers(sub: Any) -> None:
     robot.add_argument("--out", type=Path, required=True)
     op = sub.add_parser("operator", help="send a signed operator request to an authenticated team")
     op.add_argument("--config", type=Path, required=True, help="the team's config (team name, safety.key_file)")
-    op.add_argument("command", choices=COMMANDS)
+    op.add_argument("request", choices=COMMANDS, metavar="COMMAND", help=" | ".join(COMMANDS))
     op.add_argument("--steps", type=int, default=1, help="step: how many (default 1)")
     op.add_argument("--seed", type=int, help="reset: the next episode's seed")
     op.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the supervisor")
@@ -80,11 +80,11 @@ def cmd_operator(args: argparse.Namespace, cfg: RunConfig, ros_args: list[str]) 
 
     if not cfg.safety.key_file:
         raise ConfigError(f"{cfg.source}: safety.key_file is empty: this team is not authenticated; call its plain "
-                          f"services (/{cfg.supervisor.team}/{args.command})")
+                          f"services (/{cfg.supervisor.team}/{args.request})")
     where = f"{cfg.source}: safety.key_file"
     team = cfg.supervisor.team
     signer = Signer(operator_key(team_key(read_key_file(cfg.safety.key_file, where), where), team), OPERATOR)
-    request = Operator.Request(command=args.command, steps=max(args.steps, 0), seed=args.seed or 0,
+    request = Operator.Request(command=args.request, steps=max(args.steps, 0), seed=args.seed or 0,
                                use_seed=args.seed is not None)
     request.counter = signer.counter()
     request.tag = list(signer.tag((operator_fields(team, request.command, request.steps, request.seed,
@@ -104,5 +104,5 @@ def cmd_operator(args: argparse.Namespace, cfg: RunConfig, ros_args: list[str]) 
     if response is None:
         print(f"marl-bridge: /{team}/operator did not answer within {args.timeout} s", file=sys.stderr)
         return 3
-    print(f"{args.command}: {'ok' if response.success else 'refused'}: {response.message}")
+    print(f"{args.request}: {'ok' if response.success else 'refused'}: {response.message}")
     return 0 if response.success else 1
