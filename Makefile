@@ -87,6 +87,7 @@ bench: install
 	$(PY) -P bench/shield.py
 	$(PY) -P bench/actor_inference.py
 	$(PY) -P bench/memory.py
+	$(PY) -P bench/auth.py
 	@if [ "$$(id -u)" = 0 ]; then $(PY) -P bench/lossy_link.py; \
 	else echo "bench/lossy_link.py skipped: network namespaces need root"; fi
 

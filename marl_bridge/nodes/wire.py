@@ -39,6 +39,7 @@ _STAMP = struct.Struct("<iI")
 _STEP = struct.Struct("<II")
 _U64 = struct.Struct("<Q")
 _UNSIGNED = _U64.pack(0) + _U32.pack(0)  # counter 0, empty tag
+_TAG_LEN = _U32.pack(32)  # an HMAC-SHA256 tag's length, as the tag's CDR sequence length
 
 
 class WireError(ValueError):
@@ -154,9 +155,8 @@ class _Writer:
         signer = self.signer
         if signer is None:
             return b"".join((head, *rest, _UNSIGNED))
-        counter = _U64.pack(signer.counter())
-        tag = signer.tag((memoryview(head)[4:], *rest, counter))
-        return b"".join((head, *rest, counter, _U32.pack(len(tag)), tag))
+        unsigned = b"".join((head, *rest, _U64.pack(signer.counter())))
+        return b"".join((unsigned, _TAG_LEN, signer.tag_of(memoryview(unsigned)[4:])))
 
 
 class ObservationWriter(_Writer):
