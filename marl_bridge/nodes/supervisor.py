@@ -36,6 +36,7 @@ from marl_bridge.nodes.wire import WireError, parse_action
 from marl_bridge.recording.header import run_header
 from marl_bridge.recording.run_card import CardWriter
 from marl_bridge.team.card import run_card
+from marl_bridge.team.foreign import ForeignWatch
 from marl_bridge.team.run import TeamRun
 
 
@@ -153,10 +154,35 @@ class SupervisorNode(Node):
                                       f"after {timeout} s; starting anyway: they may miss the first steps")
         out.count_readers()
         out.publish_header()
+        self._watch_foreigners()
         self.timers_[0].reset()
         if self.run.realtime:
             self.timers_[1].reset()
         self.run.start(missing, f"after {timeout} s")
+
+    def _watch_foreigners(self) -> None:
+        """On the hardware path: from now on, only this node may command the robots and only the bases that
+        publish odometry now may report it (team/foreign.py)."""
+        world = self.run.world
+        topics = world.robot_topics() if world is not None and self.run.backend_used == "hardware" else {}
+        if not topics:
+            return
+        self.foreign = ForeignWatch([self.get_fully_qualified_name()], [c for _o, c in topics.values()],
+                                    [o for o, _c in topics.values()])
+        self.foreign.trust_odometry(self._publishers_of(self.foreign.odom_topics))
+        self.foreign_timer = self.create_timer(0.25, self._check_foreigners,
+                                               clock=Clock(clock_type=ClockType.STEADY_TIME))
+
+    def _publishers_of(self, topics: list[str]) -> dict[str, set[str]]:
+        return {t: {f"{i.node_namespace.rstrip('/')}/{i.node_name}" for i in self.get_publishers_info_by_topic(t)}
+                for t in topics}
+
+    def _check_foreigners(self) -> None:
+        if self.run.finished:
+            return
+        watch = self.foreign
+        for topic, node in watch.check(self._publishers_of([*watch.cmd_topics, *watch.odom_topics])):
+            self.run.foreign_publisher(topic, node)
 
     def _check_graph(self) -> None:
         for agent in self.agents:

@@ -50,6 +50,7 @@ def run_card(run: TeamRun, *, topology: str, ros_names: dict[str, str]) -> dict[
         "collisions": collisions,  # contact onsets per agent, from envs that report them
         "interventions": run.shield.to_dict(),  # per agent and shield rule; null without a shield
         "estops": run.latch.history,
+        "foreign_publishers": run.foreigners,  # nodes outside the team on the robots' cmd_vel or odometry
         "liveness": run.liveness.to_dict(),  # lost/rejoined gaps per agent
         "skipped_observations": run.stats.skipped,  # per agent: superseded by newer ones (after a gap)
         "unauthenticated_observations": run.stats.unauthenticated,  # per agent: dropped by its actor

@@ -99,6 +99,7 @@ class TeamRun:
         self.liveness = Liveness(self.agents, cfg.safety.lost_after_steps)
         self.latch = EStopLatch()
         self.grants = Grants()
+        self.foreigners: list[dict[str, Any]] = []  # foreign publishers on the robots' topics, as found
         self.ledger = EpisodeLedger(cfg.run.card_episodes)  # every episode counted; the last ones kept whole
         self.traces: list[dict[str, Any]] = []  # per episode, from robot worlds
         self.frames: list[tuple[int, Any]] = []
@@ -233,6 +234,16 @@ class TeamRun:
             return True  # the commands went out on its fallback already; it is waited for from the next step
         self.settlement.unfill(agent)
         return False
+
+    def foreign_publisher(self, topic: str, node: str) -> None:
+        """A node outside the team publishes on a robot's cmd_vel or odometry: said, listed on the card and,
+        unless safety.foreign_publisher is "event", the e-stop is latched (the robots stop)."""
+        self.foreigners.append({"topic": topic, "node": node, "episode": self.episode_index, "step": self.step_index,
+                                "wall_s": self._wall()})
+        self.desk(SafetyEventData("foreign_publisher", "", self.episode_index, self.step_index,
+                                  f"node {node} publishes on {topic}; only the team may"))
+        if self.cfg.safety.foreign_publisher == "estop":
+            self.engage(f"foreign publisher {node} on {topic}")
 
     def unauthenticated(self, agent: str, detail: str) -> None:
         """A message or request without a valid tag, or replayed: dropped before anything acts on it."""

@@ -116,3 +116,59 @@ def test_hardware_without_odometry_ends_the_run_with_a_clear_failure(tmp_path: P
     assert card["status"] == "failed: no odometry from picker_0, carrier_0 within 1.0 s"
     assert card["episodes"] == [] and card["backend"]["used"] == "none"
     assert card["safety_events"]["by_agent"]["<team>"] == {"stale_observation": 1}
+
+
+class ForeignCommander(Node):
+    """Once the team runs, starts publishing on carrier_0's cmd_vel and picker_0's odometry (a node the
+    team does not know); releases the e-stop once both were caught, so the run can end."""
+
+    def __init__(self) -> None:
+        super().__init__("rogue_commander")
+        from nav_msgs.msg import Odometry
+        from std_msgs.msg import String
+        from std_srvs.srv import Trigger
+
+        from marl_bridge.msg import SafetyEvent
+        from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS
+
+        self.odometry_type, self.trigger = Odometry, Trigger
+        self.pubs: list[object] = []
+        self.caught: list[str] = []
+        self.release = self.create_client(Trigger, "/handoff/estop_release")
+        self.create_subscription(String, "/handoff/run_status", self._on_status, LATCHED_QOS)
+        self.create_subscription(SafetyEvent, "/handoff/safety_events", self._on_event, EVENTS_QOS)
+
+    def _on_status(self, msg: object) -> None:
+        if msg.data == "running" and not self.pubs:  # type: ignore[attr-defined]
+            self.pubs = [self.create_publisher(Twist, "/carrier_0/cmd_vel", CMD_QOS),
+                         self.create_publisher(self.odometry_type, "/picker_0/odom", 5)]
+            self.create_timer(0.05, lambda: self.pubs[0].publish(Twist()))  # type: ignore[attr-defined]
+
+    def _on_event(self, msg: object) -> None:
+        if msg.kind == "foreign_publisher":  # type: ignore[attr-defined]
+            self.caught.append(msg.detail)  # type: ignore[attr-defined]
+            if len(self.caught) == 2:
+                self.release.call_async(self.trigger.Request())
+
+
+def test_a_foreign_commander_on_a_robots_topics_latches_the_estop(tmp_path: Path) -> None:
+    """Issue 14: a node outside the team on a robot's cmd_vel or odometry is a foreign_publisher event that
+    latches the e-stop (every robot stopped), each listed on the card; the run goes on once released."""
+    cfg = _backend(_cfg(wait_s=20.0), "hardware")
+    cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, kwargs={**cfg.env.kwargs, "max_steps": 40}))
+    drivers = [subprocess.Popen(c, env=os.environ.copy(), preexec_fn=die_with_parent)
+               for c in driver_commands(cfg, rate=50.0)]
+    try:
+        card = run_team(cfg, tmp_path, extra_nodes=lambda _s: [ForeignCommander()])
+    finally:
+        for p in drivers:
+            p.send_signal(signal.SIGINT)
+        for p in drivers:
+            p.wait(timeout=10)
+    assert card["status"] == "complete"
+    found = {(f["topic"], f["node"]) for f in card["foreign_publishers"]}
+    assert found == {("/carrier_0/cmd_vel", "/rogue_commander"), ("/picker_0/odom", "/rogue_commander")}
+    assert card["safety_events"]["by_agent"]["<team>"]["foreign_publisher"] == 2
+    (estop,) = card["estops"]  # the first one latched it; the second found it latched already
+    assert estop["engaged"]["source"].startswith("foreign publisher /rogue_commander on ")
+    assert estop["released"] is not None

@@ -41,6 +41,7 @@ class Body(Protocol):
     def halt(self) -> None: ...
     def bind(self, node: Any) -> None: ...  # ROS interfaces on the supervisor's node (real robots)
     def missing(self) -> list[str]: ...  # robots not heard from yet
+    def topics(self) -> dict[str, tuple[str, str]]: ...  # robot -> (odometry, cmd_vel) topics (real robots)
     def set_marker(self, name: str, xy: np.ndarray) -> None: ...
 
 
@@ -174,6 +175,10 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
     def bind_ros(self, node: Any) -> None:
         """Give a hardware body its ROS interfaces on the supervisor's node (no-op in simulation)."""
         self.body.bind(node)
+
+    def robot_topics(self) -> dict[str, tuple[str, str]]:
+        """Each robot's (odometry, cmd_vel) topics on the hardware path (none in simulation)."""
+        return self.body.topics()
 
     def missing_robots(self) -> list[str]:
         """Robots that have not reported their state yet (always none in simulation)."""

@@ -158,6 +158,9 @@ class MujocoWorld:
     def bind(self, node: Any) -> None:
         """Nothing to bind: the simulation needs no ROS interface."""
 
+    def topics(self) -> dict[str, tuple[str, str]]:
+        return {}  # a simulated world has no robot topics of its own here
+
     def missing(self) -> list[str]:
         return []
 
