@@ -106,6 +106,12 @@ class HardwareConfig:
     robots: dict[str, str] = field(default_factory=dict)  # agent -> robot name
     wait_s: float = 5.0  # startup: wait this long for every robot's odometry (auto: then fall back)
     stale_after_s: float = 0.5  # odometry older than this at a control tick is a safety event
+    # Guards (marl-bridge guard, one per robot): when set, the supervisor commands this topic and each
+    # robot's guard forwards the team's commands to cmd_vel_topic, drops everyone else's, and commands
+    # zero and holds when the supervisor's liveliness lapses or commands stop for guard_timeout_s.
+    team_cmd_topic: str = ""
+    guard_timeout_s: float = 0.3
+    liveliness_lease_s: float = 0.1  # the supervisor's command writers assert liveliness within this
 
     def robot_name(self, agent: str, ros_name: str) -> str:
         return self.robots.get(agent, ros_name)

@@ -15,6 +15,7 @@
     marl-bridge drivers CONFIG.yaml                              # a simulated base per robot, own processes
     marl-bridge keys new FILE | keys robot ...                   # a team key; one robot's key (cli/trust.py)
     marl-bridge operator --config CONFIG.yaml COMMAND            # signed resume/step/reset/pause/estop_release
+    marl-bridge guard --config CONFIG.yaml --robot R             # a robot's dead-man stop before its base
 
 Exit codes: 0 done, 1 replay diverged, 2 bad config or arguments (nothing started), 3 the run failed
 (its card keeps the finished episodes), 4 degraded (finished, but more agent-steps on fallbacks than
@@ -109,6 +110,10 @@ def _parser() -> argparse.ArgumentParser:
     drvs.add_argument("config", type=Path)
     drvs.add_argument("--rate", type=float, default=50.0, help="odometry rate in Hz")
     drvs.add_argument("--only", action="append", help="start only these agents' robots")
+    grd = sub.add_parser("guard", help="one robot's dead-man guard between the team and its base, until Ctrl-C")
+    grd.add_argument("--config", type=Path, required=True, help="the team's config (hardware.team_cmd_topic)")
+    grd.add_argument("--robot", required=True, help="robot name ({robot} in the topic patterns)")
+    grd.add_argument("--team-node", default="/supervisor", help="the supervisor node whose commands pass")
     trust.add_parsers(sub)
     return parser
 
@@ -373,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
                 new_bag_dir(args.record, "--record")
             return cmd_run(cfg, Path(cfg.run.out_dir), progress=not args.no_progress, record=args.record,
                            external=args.external)
+        if args.command == "guard":
+            from marl_bridge.nodes.guard import spin_guard
+            return spin_guard(_load(args.config), args.robot, args.team_node, ros_args or None)
         if args.command == "keys":
             return trust.cmd_keys(args, _load(args.config) if getattr(args, "config", None) else None)
         if args.command == "operator":

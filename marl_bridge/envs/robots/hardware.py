@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
+from rclpy.duration import Duration
 from rclpy.node import Node
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import HistoryPolicy, LivelinessPolicy, QoSProfile, ReliabilityPolicy
 
 from marl_bridge.config import HardwareConfig
 from marl_bridge.envs.robots.tasks import DriveLimits
@@ -29,6 +30,14 @@ from marl_bridge.safety.events import SafetyEventData
 # Best effort accepts both reliable and best-effort odometry publishers; only the newest sample matters.
 ODOM_QOS = QoSProfile(reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST, depth=5)
 CMD_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=10)
+
+
+def team_cmd_qos(hw: HardwareConfig) -> QoSProfile:
+    """The team's commands to the guards: reliable, and alive only while the supervisor's process is (DDS
+    automatic liveliness with a short lease: a guard hears of a dead supervisor within it)."""
+    return QoSProfile(reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST, depth=10,
+                      liveliness=LivelinessPolicy.AUTOMATIC,
+                      liveliness_lease_duration=Duration(nanoseconds=round(hw.liveliness_lease_s * 1e9)))
 
 
 def yaw_of(q: Any) -> float:
@@ -64,12 +73,15 @@ class HardwareBody:
         self._twist_msg = Twist()
 
     def topics(self) -> dict[str, tuple[str, str]]:
-        return {r: (self.hw.odom_topic.format(robot=r), self.hw.cmd_vel_topic.format(robot=r)) for r in self.robots}
+        """robot -> (odometry, the topic the team commands: the guard's input when guards run, else cmd_vel)."""
+        cmd = self.hw.team_cmd_topic or self.hw.cmd_vel_topic
+        return {r: (self.hw.odom_topic.format(robot=r), cmd.format(robot=r)) for r in self.robots}
 
     def bind(self, node: Node) -> None:
+        qos = team_cmd_qos(self.hw) if self.hw.team_cmd_topic else CMD_QOS
         for i, (odom, cmd) in enumerate(self.topics().values()):
             node.create_subscription(Odometry, odom, self._odom_callback(i), ODOM_QOS)
-            self._pubs.append(node.create_publisher(Twist, cmd, CMD_QOS))
+            self._pubs.append(node.create_publisher(Twist, cmd, qos))
 
     def _odom_callback(self, i: int) -> Any:
         def callback(msg: Odometry) -> None:
