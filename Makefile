@@ -88,6 +88,7 @@ bench: install
 	$(PY) -P bench/actor_inference.py
 	$(PY) -P bench/memory.py
 	$(PY) -P bench/auth.py
+	$(PY) -P bench/guard_stop.py
 	@if [ "$$(id -u)" = 0 ]; then $(PY) -P bench/lossy_link.py; \
 	else echo "bench/lossy_link.py skipped: network namespaces need root"; fi
 

@@ -2,12 +2,14 @@
 MuJoCo when no robot's odometry appears), actor nodes, optional simulated bases and recorder.
 
     ros2 launch marl_bridge hardware.launch.py [config:=FILE] [backend:=auto|hardware|mujoco]
-        [actors:=true|false] [drivers:=false|true] [seed:=S] [out_dir:=DIR]
+        [actors:=true|false] [drivers:=false|true] [guards:=true|false] [seed:=S] [out_dir:=DIR]
         [recorder:=marl_bridge|ros2bag record_dir:=NEW_DIR]
 
 On a real team each robot runs its own actor (actors:=false here, and on each robot
 `ros2 launch marl_bridge actor.launch.py config:=FILE robot:=<agent>`). drivers:=true starts one
-MuJoCo-simulated base per robot (cmd_vel in, odom out) for trying it without robots.
+MuJoCo-simulated base per robot (cmd_vel in, odom out) for trying it without robots. guards:=true (the
+default) puts a dead-man guard per robot between the team and its base (`marl-bridge guard`: only the
+supervisor's commands pass; zero when the supervisor dies); on a real team run each guard on its robot.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def _team(context, *args, **kwargs):
     return actions_for(hardware_team(
         arg("config"), backend=arg("backend") or None, seed=int(seed) if seed else None,
         out_dir=arg("out_dir") or None, actors=launch_flag("actors", arg("actors")),
-        drivers=launch_flag("drivers", arg("drivers")), recorder=arg("recorder"), record_dir=arg("record_dir")))
+        drivers=launch_flag("drivers", arg("drivers")), recorder=arg("recorder"), record_dir=arg("record_dir"),
+        guards=launch_flag("guards", arg("guards"))))
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -41,6 +44,8 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("backend", default_value="", description="auto | hardware | mujoco (default: config)"),
         DeclareLaunchArgument("actors", default_value="true", description="start every robot's actor here"),
         DeclareLaunchArgument("drivers", default_value="false", description="simulated bases instead of robots"),
+        DeclareLaunchArgument("guards", default_value="true",
+                              description="a dead-man guard per robot between the team and its base"),
         *run_arguments(),
         OpaqueFunction(function=_team),
     ])

@@ -8,6 +8,7 @@ the team, the agents or the seed.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,14 +129,22 @@ def launch_flag(name: str, value: str) -> bool:
     raise ConfigError(f"launch argument {name}:={value!r} is not a boolean; expected true or false")
 
 
+GUARDED_CMD_TOPIC = "/{robot}/team/cmd_vel"  # what the team commands when guards run and the config names none
+
+
 def hardware_team(config: str | Path, *, backend: str | None = None, seed: int | None = None,
                   out_dir: str | None = None, actors: bool = True, drivers: bool = False, recorder: str = "",
-                  record_dir: str = "") -> Bringup:
+                  record_dir: str = "", guards: bool = True) -> Bringup:
     """Supervisor on the hardware adapter (backend hardware or auto; mujoco runs the same real-time team
-    on the MuJoCo world instead of robots), actors unless each robot runs its own (actors:=false), and
-    simulated bases in place of robots when asked (drivers:=true)."""
+    on the MuJoCo world instead of robots), actors unless each robot runs its own (actors:=false),
+    simulated bases in place of robots when asked (drivers:=true), and a dead-man guard per robot
+    between the team and its base (guards:=true, the default)."""
     cfg = effective_config(config, seed=seed, out_dir=out_dir, backend=backend,
                            required_listeners=1 if recorder else None)
+    if guards and cfg.hardware is not None and not cfg.hardware.team_cmd_topic:
+        cfg = dataclasses.replace(cfg, hardware=dataclasses.replace(cfg.hardware, team_cmd_topic=GUARDED_CMD_TOPIC))
+    if not guards and cfg.hardware is not None:
+        cfg = dataclasses.replace(cfg, hardware=dataclasses.replace(cfg.hardware, team_cmd_topic=""))
     chosen = find_backend(cfg.env.backend, f"{cfg.source}: env.backend") if cfg.env.backend else None
     if chosen is None or cfg.hardware is None:
         raise ConfigError(f"{cfg.source}: hardware bring-up needs a robot world's env.backend (hardware, auto "
@@ -150,8 +159,21 @@ def hardware_team(config: str | Path, *, backend: str | None = None, seed: int |
         nodes += [actor_spec(cfg, path, a, False) for a in agents]
     if drivers:
         nodes += driver_specs(cfg)
+    if cfg.hardware.team_cmd_topic and not chosen.simulated:
+        nodes += guard_specs(cfg, path, agents)
     nodes += _recorder(cfg, path, agents, recorder, record_dir)
     return Bringup(cfg, path, agents, nodes)
+
+
+def guard_specs(cfg: RunConfig, path: Path, agents: list[str]) -> list[NodeSpec]:
+    """A dead-man guard per robot between the team and its base (hardware.team_cmd_topic set; see
+    nodes/guard.py). On a real team each robot runs its own guard, beside its base."""
+    from marl_bridge.nodes.topics import ros_name
+
+    assert cfg.hardware is not None
+    robots = [cfg.hardware.robot_name(a, ros_name(a)) for a in agents]
+    return [NodeSpec(name=f"{r}_guard", executable="guard", arguments=["--config", str(path), "--robot", r])
+            for r in robots]
 
 
 def robot_actor(config: str | Path, robot: str, use_sim_time: bool = False) -> Bringup:

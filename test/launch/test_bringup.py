@@ -54,7 +54,7 @@ def _check_spec(spec: NodeSpec) -> None:
     if INSTALLED:
         path = executable_path(spec)
         assert path.exists() and os.access(path, os.X_OK), f"{spec.name}: {path} is not installed"
-    if spec.executable == "record":  # the recorder reads the effective config file it is given
+    if spec.executable in ("record", "guard"):  # they read the effective config file they are given
         assert spec.arguments[0] == "--config" and not spec.parameters
         config_mod.load(spec.arguments[1])
         return
@@ -90,7 +90,12 @@ def test_hardware_specs_with_drivers_and_ros2_bag(tmp_path: Path) -> None:
     b = hardware_team(CONFIG_DIR / "hardware_handoff.yaml", out_dir=str(tmp_path), drivers=True, actors=False,
                       recorder="ros2bag", record_dir=str(tmp_path / "bag"))
     names = [s.name for s in b.nodes]
-    assert names == ["supervisor", "driver_picker_0", "driver_carrier_0", "ros2_bag"]
+    assert names == ["supervisor", "driver_picker_0", "driver_carrier_0", "picker_0_guard", "carrier_0_guard",
+                     "ros2_bag"]
+    assert b.cfg.hardware is not None and b.cfg.hardware.team_cmd_topic == "/{robot}/team/cmd_vel"
+    assert b.nodes[3].arguments == ["--config", str(b.config_path), "--robot", "picker_0"]
+    unguarded = hardware_team(CONFIG_DIR / "hardware_handoff.yaml", out_dir=str(tmp_path / "u"), guards=False)
+    assert "guard" not in {s.executable for s in unguarded.nodes}
     assert b.nodes[-1].cmd[:6] == ["ros2", "bag", "record", "-s", "mcap", "-o"]
     assert "/handoff/picker_0/observation" in b.nodes[-1].cmd
     for spec in b.nodes:

@@ -52,9 +52,14 @@ def test_sim_launch_runs_the_mujoco_team_to_a_run_card(tmp_path: Path) -> None:
 
 
 def test_hardware_launch_with_simulated_bases(tmp_path: Path) -> None:
+    """With the default guards:=true: the team's commands reach the bases through a guard per robot."""
     _run_launch("hardware.launch.py", {"drivers": "true", "out_dir": str(tmp_path)})
     card = json.loads((tmp_path / "run_card.json").read_text())
     assert card["status"] == "complete" and card["backend"]["used"] == "hardware"
+    assert card["config"]["hardware"]["team_cmd_topic"] == "/{robot}/team/cmd_vel"
+    (ep,) = card["episodes"]
+    assert all(ep["terminated"].values()), ep  # the handoff was done: the robots moved, through their guards
+    assert card["foreign_publishers"] == []
 
 
 def test_hardware_launch_on_mujoco_and_a_bad_flag_is_refused(tmp_path: Path) -> None:
