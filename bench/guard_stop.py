@@ -101,8 +101,8 @@ def main() -> None:
               + (f"; {missing} base(s) got none within 10 s" if missing else ""))
     result = {"trials": args.trials, "delays_s": delays, "median_s": statistics.median(delays), "max_s": max(delays),
               "goal_s": 0.25}
-    print(f"SIGKILL -> zero at every base: median {result['median_s'] * 1e3:.0f} ms, max {result['max_s'] * 1e3:.0f} ms "
-          f"over {len(delays)} robot-stops (goal 250 ms)")
+    print(f"SIGKILL -> zero at every base: median {result['median_s'] * 1e3:.0f} ms, "
+          f"max {result['max_s'] * 1e3:.0f} ms over {len(delays)} robot-stops (goal 250 ms)")
     print(f"results: {bench_results.write('guard-stop', result)}")
 
 
