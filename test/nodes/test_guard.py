@@ -44,7 +44,12 @@ def start(cmds: list[list[str]]) -> list[subprocess.Popen[bytes]]:
     return [subprocess.Popen(c, env=os.environ.copy(), preexec_fn=die_with_parent) for c in cmds]
 
 
-def test_guards_pass_the_team_drop_a_rogue_and_stop_the_robots_when_the_supervisor_dies(tmp_path: Path) -> None:
+def supervisor_kill_trial(tmp_path: Path, *, rogue: bool = True, settle_s: float = 0.0
+                          ) -> tuple[dict[str, float], list[str]]:
+    """Bases, guards and a supervisor process; once every base got a command from the team (and `settle_s`
+    later), SIGKILL the supervisor. Returns each base's delay to a zero command after the kill, and the
+    bases the rogue's command reached (with `rogue`, a node commanding carrier_0's guard input all along).
+    Also bench/guard_stop.py's trial."""
     cfg, path = guarded_config(tmp_path)
     procs = start(driver_commands(cfg, rate=50.0))
     procs += start([[*CLI, "guard", "--config", str(path), "--robot", r] for r in ROBOTS])
@@ -56,8 +61,6 @@ def test_guards_pass_the_team_drop_a_rogue_and_stop_the_robots_when_the_supervis
     try:
         with rclpy.init():
             node = rclpy.create_node("base_watch")
-            # a rogue that matches the guard's QoS (with the default liveliness DDS would not even deliver it)
-            rogue = node.create_publisher(Twist, "/carrier_0/team/cmd_vel", team_cmd_qos(cfg.hardware))
 
             def on_base(robot: str):
                 def callback(msg: Twist) -> None:
@@ -71,20 +74,23 @@ def test_guards_pass_the_team_drop_a_rogue_and_stop_the_robots_when_the_supervis
                 return callback
             for r in ROBOTS:
                 node.create_subscription(Twist, f"/{r}/cmd_vel", on_base(r), CMD_QOS)
-            rogue_msg = Twist()
-            rogue_msg.linear.x = ROGUE_X
-            node.create_timer(0.02, lambda: rogue.publish(rogue_msg))
+            if rogue:  # with the guard's QoS (with the default liveliness DDS would not even deliver it)
+                rogue_pub = node.create_publisher(Twist, "/carrier_0/team/cmd_vel", team_cmd_qos(cfg.hardware))
+                rogue_msg = Twist()
+                rogue_msg.linear.x = ROGUE_X
+                node.create_timer(0.02, lambda: rogue_pub.publish(rogue_msg))
             executor = SingleThreadedExecutor()
             executor.add_node(node)
             for r in ROBOTS:  # the team's commands get through
                 executor.spin_until_future_complete(moving[r], timeout_sec=60)
                 assert moving[r].done(), f"{r}: no command from the team reached the base"
+            end = time.monotonic() + settle_s
+            while time.monotonic() < end:
+                executor.spin_once(timeout_sec=end - time.monotonic())
             supervisor.send_signal(signal.SIGKILL)
             killed_at.append(time.monotonic())
             for r in ROBOTS:
                 executor.spin_until_future_complete(stopped[r], timeout_sec=30)
-            delays = {r: f.result() for r, f in stopped.items() if f.done()}
-            print(f"zero command after the supervisor's SIGKILL: {delays}")
             node.destroy_node()
     finally:
         if supervisor.poll() is None:
@@ -94,5 +100,11 @@ def test_guards_pass_the_team_drop_a_rogue_and_stop_the_robots_when_the_supervis
             p.send_signal(signal.SIGINT)
         for p in procs:
             p.wait(timeout=10)
+    return {r: f.result() for r, f in stopped.items() if f.done()}, seen_rogue
+
+
+def test_guards_pass_the_team_drop_a_rogue_and_stop_the_robots_when_the_supervisor_dies(tmp_path: Path) -> None:
+    delays, seen_rogue = supervisor_kill_trial(tmp_path)
+    print(f"zero command after the supervisor's SIGKILL: {delays}")
     assert set(delays) == set(ROBOTS), "a base got no zero command after the supervisor died"
     assert not seen_rogue, f"the rogue's command reached {seen_rogue}"

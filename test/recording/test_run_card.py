@@ -19,17 +19,20 @@ def test_a_run_card_that_cannot_be_written_leaves_no_temp_file(tmp_path: Path) -
     assert list(tmp_path.iterdir()) == []
 
 
+class Log:
+    """A logger that keeps its errors."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def error(self, text: str) -> None:
+        self.errors.append(text)
+
+
 def test_every_episode_streams_to_episodes_jsonl_and_the_card_reads_them_back(tmp_path: Path) -> None:
     import json
 
     from marl_bridge.recording.run_card import CardWriter, card_episodes
-
-    class Log:
-        def __init__(self) -> None:
-            self.errors: list[str] = []
-
-        def error(self, text: str) -> None:
-            self.errors.append(text)
 
     records = [{"episode": i, "seed": 10 + i, "returns": {"a": float(i)}} for i in range(5)]
     card = {"episodes": records[-2:], "totals": {"episodes": 5}}
@@ -51,13 +54,6 @@ def test_every_episode_streams_to_episodes_jsonl_and_the_card_reads_them_back(tm
 
 def test_a_full_disk_while_streaming_episodes_is_one_error_and_the_run_goes_on(tmp_path: Path) -> None:
     from marl_bridge.recording.run_card import CardWriter
-
-    class Log:
-        def __init__(self) -> None:
-            self.errors: list[str] = []
-
-        def error(self, text: str) -> None:
-            self.errors.append(text)
 
     log = Log()
     writer = CardWriter(tmp_path, lambda: {}, log, min_interval_s=1e9,
