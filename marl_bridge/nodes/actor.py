@@ -160,7 +160,7 @@ class ActorNode(Node):
             self.get_logger().error(f"unreadable observation: {exc}; not acting")
             return
         if self.verifier is not None:
-            why = self.verifier.check(msg.counter, msg.tag, (msg.signed,))
+            why = self.verifier.check(msg.counter, msg.tag, msg.signed)
             if why is not None:
                 self._drop(msg, why)
                 return

@@ -34,11 +34,10 @@ class TeamAuth:
 
     def check_action(self, agent: str, msg: Parsed) -> str | None:
         """None for an action signed with `agent`'s key and fresher than the last one accepted from it."""
-        return self.action_verifiers[agent].check(msg.counter, msg.tag, (msg.signed,))
+        return self.action_verifiers[agent].check(msg.counter, msg.tag, msg.signed)
 
     def check_operator(self, command: str, steps: int, seed: int, use_seed: bool, counter: int,
                        tag: bytes) -> str | None:
         if command not in MOVING_COMMANDS:
             return f"unknown command {command!r}; expected one of {', '.join(MOVING_COMMANDS)}"
-        return self.operator.check(counter, tag, (operator_fields(self.team, command, steps, seed, use_seed,
-                                                                  counter),))
+        return self.operator.check(counter, tag, operator_fields(self.team, command, steps, seed, use_seed, counter))

@@ -20,45 +20,59 @@ OBSERVATION, ACTION, OPERATOR = b"O", b"A", b"S"
 TAG_SIZE = 32
 
 
-class Signer:
+class _Mac:
+    """HMAC-SHA256 (RFC 2104) keyed once: the inner and outer hash states after the padded key (and, inner,
+    the domain byte) are kept and copied per message. The same tags as `hmac.new(key, domain + message,
+    sha256)`, at about half its cost per message (no Python HMAC object per tag)."""
+
+    def __init__(self, key: Key, domain: bytes) -> None:
+        block = key.secret.ljust(64, b"\0")  # 32-byte keys: within SHA-256's 64-byte block, no pre-hash
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._inner.update(domain)
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def tag_of(self, signed: bytes | bytearray | memoryview) -> bytes:
+        """The tag of one contiguous span (the hot path)."""
+        inner = self._inner.copy()
+        inner.update(signed)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    def tag(self, parts: Iterable[bytes | bytearray | memoryview]) -> bytes:
+        inner = self._inner.copy()
+        for part in parts:
+            inner.update(part)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
+class Signer(_Mac):
     """Tags one sender's messages of one kind, each with a fresh counter."""
 
     def __init__(self, key: Key, domain: bytes) -> None:
-        self._base = hmac.new(key.secret, domain, hashlib.sha256)
+        super().__init__(key, domain)
         self.last = 0
-
-    def tag_of(self, signed: bytes | bytearray | memoryview) -> bytes:
-        """The tag of one contiguous span (the hot path: one copy of the keyed state, one update)."""
-        mac = self._base.copy()
-        mac.update(signed)
-        return mac.digest()
 
     def counter(self) -> int:
         self.last = max(self.last + 1, time.time_ns())
         return self.last
 
-    def tag(self, parts: Iterable[bytes | bytearray | memoryview]) -> bytes:
-        mac = self._base.copy()
-        for part in parts:
-            mac.update(part)
-        return mac.digest()
 
-
-class Verifier:
+class Verifier(_Mac):
     """Checks one stream's tags and counters. `check` returns None for an authentic, fresh message, else
     what was wrong with it (for the safety event)."""
 
     def __init__(self, key: Key, domain: bytes) -> None:
-        self._base = hmac.new(key.secret, domain, hashlib.sha256)
+        super().__init__(key, domain)
         self.last = 0
 
-    def check(self, counter: int, tag: bytes, signed: Iterable[bytes | bytearray | memoryview]) -> str | None:
+    def check(self, counter: int, tag: bytes, signed: bytes | bytearray | memoryview) -> str | None:
+        """`signed`: the one span the tag covers (a received message's `Parsed.signed`)."""
         if not tag:
             return "no tag (unsigned)"
-        mac = self._base.copy()
-        for part in signed:
-            mac.update(part)
-        if not hmac.compare_digest(mac.digest(), tag):
+        if not hmac.compare_digest(self.tag_of(signed), tag):
             return "tag does not verify (wrong key or altered)"
         if counter <= self.last:
             return f"replayed: counter {counter} is not above the last accepted {self.last}"

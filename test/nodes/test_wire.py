@@ -129,11 +129,11 @@ def test_signed_messages_carry_counter_and_tag_that_verify(f: dict, entropy: flo
         check(parsed, f)
         typed_back = deserialize_message(raw, kind)
         assert (typed_back.counter, bytes(typed_back.tag)) == (parsed.counter, parsed.tag) and len(parsed.tag) == 32
-        assert Verifier(key, domain).check(parsed.counter, parsed.tag, [parsed.signed]) is None
+        assert Verifier(key, domain).check(parsed.counter, parsed.tag, parsed.signed) is None
         flipped = bytearray(raw)
         flipped[-40] ^= 1  # inside the signed span (the counter), before the tag
         again = parse(bytes(flipped))
-        assert Verifier(key, domain).check(again.counter, again.tag, [again.signed]) is not None
+        assert Verifier(key, domain).check(again.counter, again.tag, again.signed) is not None
 
 
 def test_unsigned_messages_have_counter_0_and_no_tag() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from marl_bridge.config import ConfigError
 from marl_bridge.trust.keys import (
+    Key,
     actor_key,
     new_team_key,
     operator_key,
@@ -74,14 +75,26 @@ def test_tags_verify_once_and_reject_forgery_other_keys_other_kinds_and_replays(
     signer = Signer(k0, ACTION)
     first, second = signer.counter(), signer.counter()
     assert second > first
-    body = [b"header", b"data", first.to_bytes(8, "little")]
-    tag = signer.tag(body)
+    body = b"header" + b"data" + first.to_bytes(8, "little")
+    tag = signer.tag_of(body)
     verifier = Verifier(k0, ACTION)
     assert Verifier(k0, ACTION).check(first, b"", body) == "no tag (unsigned)"
     assert Verifier(k1, ACTION).check(first, tag, body).startswith("tag does not verify")  # another robot's key
     assert Verifier(k0, OBSERVATION).check(first, tag, body).startswith("tag does not verify")  # another kind
-    assert verifier.check(first, tag, [b"header", b"dat4", first.to_bytes(8, "little")]).startswith("tag does not")
+    assert verifier.check(first, tag, b"header" + b"dat4" + first.to_bytes(8, "little")).startswith("tag does not")
     assert verifier.check(first, tag, body) is None
     assert verifier.check(first, tag, body).startswith("replayed: counter")  # the same message again
-    body2 = [b"header", b"data", second.to_bytes(8, "little")]
-    assert verifier.check(second, signer.tag(body2), body2) is None
+    body2 = b"header" + b"data" + second.to_bytes(8, "little")
+    assert verifier.check(second, signer.tag_of(body2), body2) is None
+
+
+def test_tags_are_hmac_sha256_of_the_domain_byte_and_the_message() -> None:
+    import hashlib
+    import hmac
+
+    key = robot_key(Key(b"t" * 32), "t", "r0")
+    message = b"serialized fields and counter" * 3
+    for domain in (ACTION, OBSERVATION):
+        signer = Signer(key, domain)
+        expected = hmac.new(key.secret, domain + message, hashlib.sha256).digest()
+        assert signer.tag_of(message) == signer.tag((message[:10], message[10:])) == expected
