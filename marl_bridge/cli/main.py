@@ -332,7 +332,7 @@ def cmd_driver(args: argparse.Namespace, ros_args: list[str]) -> int:
     from rclpy.parameter import Parameter
 
     from marl_bridge.nodes.robot_driver import RobotDriverNode
-    from marl_bridge.nodes.spin import ros_session, spin_forever
+    from marl_bridge.nodes.spin import spin_node
 
     params = []
     if args.robot:
@@ -343,16 +343,7 @@ def cmd_driver(args: argparse.Namespace, ros_args: list[str]) -> int:
         params.append(Parameter("odom_rate_hz", value=float(args.rate)))
     if args.arena_half:
         params.append(Parameter("arena_half", value=float(args.arena_half)))
-    with ros_session(ros_args or None) as stop:
-        node = RobotDriverNode(params)
-        executor = EventsExecutor()
-        executor.add_node(node)
-        try:
-            spin_forever(executor, stop)
-        finally:
-            node.destroy_node()
-            executor.shutdown()
-    return 0
+    return spin_node(lambda: RobotDriverNode(params), EventsExecutor(), ros_args or None)
 
 
 def cmd_drivers(cfg: RunConfig, rate: float, only: list[str] | None) -> int:

@@ -78,15 +78,7 @@ class GuardNode(Node):
 def spin_guard(cfg: RunConfig, robot: str, team_node: str, ros_args: list[str] | None) -> int:
     from rclpy.executors import SingleThreadedExecutor
 
-    from marl_bridge.nodes.spin import ros_session, spin_forever
+    from marl_bridge.nodes.spin import spin_node
 
-    with ros_session(ros_args) as stop:
-        node = GuardNode(cfg, robot, team_node)
-        executor = SingleThreadedExecutor()
-        executor.add_node(node)
-        try:
-            spin_forever(executor, stop)
-        finally:
-            node.stop()
-            node.destroy_node()
-    return 0
+    return spin_node(lambda: GuardNode(cfg, robot, team_node), SingleThreadedExecutor(), ros_args,
+                     on_stop=lambda node: node.stop())  # type: ignore[attr-defined]

@@ -15,11 +15,12 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import rclpy
 from rclpy.executors import Executor
+from rclpy.node import Node
 from rclpy.signals import SignalHandlerOptions
 from rclpy.task import Future
 
@@ -90,3 +91,20 @@ def spin_until(executor: Executor, future: Future, stop: StopRequest | None = No
 def spin_forever(executor: Executor, stop: StopRequest | None = None) -> None:
     """Spin until a stop is requested or ROS shuts down."""
     spin_until(executor, Future(), stop)
+
+
+def spin_node(make_node: Callable[[], Node], executor: Executor, ros_args: list[str] | None = None,
+              on_stop: Callable[[Node], None] | None = None) -> int:
+    """One node in its own process until Ctrl-C: a ROS session, the node on `executor`, and on the way
+    out `on_stop(node)` (e.g. a last command) before the node is destroyed."""
+    with ros_session(ros_args) as stop:
+        node = make_node()
+        executor.add_node(node)
+        try:
+            spin_forever(executor, stop)
+        finally:
+            if on_stop is not None:
+                on_stop(node)
+            node.destroy_node()
+            executor.shutdown()
+    return 0
