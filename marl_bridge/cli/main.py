@@ -343,7 +343,7 @@ def cmd_driver(args: argparse.Namespace, ros_args: list[str]) -> int:
         params.append(Parameter("odom_rate_hz", value=float(args.rate)))
     if args.arena_half:
         params.append(Parameter("arena_half", value=float(args.arena_half)))
-    return spin_node(lambda: RobotDriverNode(params), EventsExecutor(), ros_args or None)
+    return spin_node(lambda: RobotDriverNode(params), EventsExecutor, ros_args or None)
 
 
 def cmd_drivers(cfg: RunConfig, rate: float, only: list[str] | None) -> int:

@@ -80,5 +80,5 @@ def spin_guard(cfg: RunConfig, robot: str, team_node: str, ros_args: list[str] |
 
     from marl_bridge.nodes.spin import spin_node
 
-    return spin_node(lambda: GuardNode(cfg, robot, team_node), SingleThreadedExecutor(), ros_args,
+    return spin_node(lambda: GuardNode(cfg, robot, team_node), SingleThreadedExecutor, ros_args,
                      on_stop=lambda node: node.stop())  # type: ignore[attr-defined]

@@ -93,12 +93,14 @@ def spin_forever(executor: Executor, stop: StopRequest | None = None) -> None:
     spin_until(executor, Future(), stop)
 
 
-def spin_node(make_node: Callable[[], Node], executor: Executor, ros_args: list[str] | None = None,
-              on_stop: Callable[[Node], None] | None = None) -> int:
-    """One node in its own process until Ctrl-C: a ROS session, the node on `executor`, and on the way
-    out `on_stop(node)` (e.g. a last command) before the node is destroyed."""
+def spin_node(make_node: Callable[[], Node], make_executor: Callable[[], Executor],
+              ros_args: list[str] | None = None, on_stop: Callable[[Node], None] | None = None) -> int:
+    """One node in its own process until Ctrl-C: a ROS session, the node on an executor (both made inside
+    the session: an executor binds the context when it is made), and on the way out `on_stop(node)`
+    (e.g. a last command) before the node is destroyed."""
     with ros_session(ros_args) as stop:
         node = make_node()
+        executor = make_executor()
         executor.add_node(node)
         try:
             spin_forever(executor, stop)
