@@ -155,8 +155,8 @@ class _Writer:
         signer = self.signer
         if signer is None:
             return b"".join((head, *rest, _UNSIGNED))
-        unsigned = b"".join((head, *rest, _U64.pack(signer.counter())))
-        return b"".join((unsigned, _TAG_LEN, signer.tag_of(memoryview(unsigned)[4:])))
+        counter, tag = signer.sign((memoryview(head)[4:], *rest))  # the body after the encapsulation header
+        return b"".join((head, *rest, counter, _TAG_LEN, tag))
 
 
 class ObservationWriter(_Writer):
