@@ -6,6 +6,7 @@ Set before anything imports rclpy; child processes (actors in other topologies) 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +42,25 @@ def skip_unless_ci(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"CI must run this test, but: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+TEST_TIME_LIMIT_S = int(os.environ.get("MARL_BRIDGE_TEST_TIME_LIMIT_S", "300"))  # the longest test: about a minute
+
+
+@pytest.fixture(autouse=True)
+def _time_limit(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that hangs fails instead (a run held forever, e.g. by a latched e-stop, would otherwise keep
+    CI waiting for its whole limit): SIGALRM raises in the test's main thread, which spins in slices."""
+    def expired(_signum: int, _frame: object) -> None:
+        raise TimeoutError(f"{request.node.nodeid} ran longer than {TEST_TIME_LIMIT_S} s: it hangs")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(TEST_TIME_LIMIT_S)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(autouse=True)
