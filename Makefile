@@ -52,7 +52,10 @@ demo: install
 # Upstream launch, launch_ros and ros2cli (not on the package registries; wheels built from their sources
 # in ../shared/ros-launch) and composition_interfaces, which launch_ros imports, built from its upstream
 # sources by the same rosidl pipeline as this package's interfaces: the launch tests run them for real.
-LAUNCH_SRC ?= ../shared/ros-launch
+# ../shared beside the checkout, else beside the repository this one was cloned from (a clone made into a
+# temporary directory still finds it); LAUNCH_SRC=... overrides both
+ORIGIN := $(shell git config --get remote.origin.url 2>/dev/null)
+LAUNCH_SRC ?= $(firstword $(wildcard ../shared/ros-launch $(if $(filter /%,$(ORIGIN)),$(dir $(ORIGIN))shared/ros-launch)) ../shared/ros-launch)
 launch-deps: $(VENV)/.launch
 $(VENV)/.launch: $(VENV)/.installed cmake/rosidl_wheel_includes.cmake
 	@if [ ! -d "$(LAUNCH_SRC)/wheels" ]; then \
