@@ -54,7 +54,7 @@ demo: install
 # sources by the same rosidl pipeline as this package's interfaces: the launch tests run them for real.
 # ../shared beside the checkout, else beside the repository this one was cloned from (a clone made into a
 # temporary directory still finds it); LAUNCH_SRC=... overrides both
-ORIGIN := $(shell git config --get remote.origin.url 2>/dev/null)
+ORIGIN := $(abspath $(shell git config --get remote.origin.url 2>/dev/null))
 LAUNCH_SRC ?= $(firstword $(wildcard ../shared/ros-launch $(if $(filter /%,$(ORIGIN)),$(dir $(ORIGIN))shared/ros-launch)) ../shared/ros-launch)
 launch-deps: $(VENV)/.launch
 $(VENV)/.launch: $(VENV)/.installed cmake/rosidl_wheel_includes.cmake
