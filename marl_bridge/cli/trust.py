@@ -87,8 +87,8 @@ def cmd_operator(args: argparse.Namespace, cfg: RunConfig, ros_args: list[str]) 
     request = Operator.Request(command=args.request, steps=max(args.steps, 0), seed=args.seed or 0,
                                use_seed=args.seed is not None)
     request.counter = signer.counter()
-    request.tag = list(signer.tag((operator_fields(team, request.command, request.steps, request.seed,
-                                                   request.use_seed, request.counter),)))
+    request.tag = list(signer.tag(operator_fields(team, request.command, request.steps, request.seed,
+                                                  request.use_seed, request.counter)))
     with ros_session(ros_args or None):
         node = rclpy.create_node("operator")
         try:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from rclpy.serialization import deserialize_message
 
 from marl_bridge.msg import Action, Observation
-from marl_bridge.trust.tags import Signer
+from marl_bridge.trust.tags import TAG_SIZE, Signer
 
 CDR_LE = b"\x00\x01"  # encapsulation id of little-endian plain CDR; two option bytes follow
 _HEADER = struct.Struct("<iII")  # stamp.sec, stamp.nanosec, frame_id length
@@ -39,7 +39,7 @@ _STAMP = struct.Struct("<iI")
 _STEP = struct.Struct("<II")
 _U64 = struct.Struct("<Q")
 _UNSIGNED = _U64.pack(0) + _U32.pack(0)  # counter 0, empty tag
-_TAG_LEN = _U32.pack(32)  # an HMAC-SHA256 tag's length, as the tag's CDR sequence length
+_TAG_LEN = _U32.pack(TAG_SIZE)  # the tag's CDR sequence length
 
 
 class WireError(ValueError):

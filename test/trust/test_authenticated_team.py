@@ -174,7 +174,7 @@ class GatedActor(ActorNode):
 
     def _signed_release(self) -> None:
         counter = self.operator_signer.counter()
-        tag = self.operator_signer.tag((operator_fields(TEAM, "estop_release", 0, 0, False, counter),))
+        tag = self.operator_signer.tag(operator_fields(TEAM, "estop_release", 0, 0, False, counter))
         future = self.operator.call_async(Operator.Request(command="estop_release", counter=counter, tag=list(tag)))
 
         def done(f: Any) -> None:
