@@ -23,6 +23,7 @@ from marl_bridge.envs.robots.hardware import CMD_QOS, team_cmd_qos
 from marl_bridge.safety.guard import DeadMan
 
 TICK_S = 0.01
+LEARN_S = 0.05  # an unknown writer's command reads the graph again, at most this often
 
 
 class GuardNode(Node):
@@ -35,6 +36,7 @@ class GuardNode(Node):
         self.robot, self.team_node = robot, team_node
         self.in_topic, self.out_topic = hw.team_cmd_topic.format(robot=robot), hw.cmd_vel_topic.format(robot=robot)
         self.dead_man = DeadMan(hw.guard_timeout_s)
+        self.learned_at = 0.0
         self.base = self.create_publisher(Twist, self.out_topic, CMD_QOS)
         self.create_subscription(Twist, self.in_topic, self._on_command, team_cmd_qos(hw),
                                  event_callbacks=SubscriptionEventCallbacks(liveliness=self._on_liveliness))
@@ -46,14 +48,16 @@ class GuardNode(Node):
 
     def _learn_team(self) -> None:
         """The team's writers on the input topic, by the supervisor node that owns them."""
+        self.learned_at = time.monotonic()
         self.dead_man.team = {bytes(i.endpoint_gid[:16]) for i in self.get_publishers_info_by_topic(self.in_topic)
                               if f"{i.node_namespace.rstrip('/')}/{i.node_name}" == self.team_node}
 
     def _on_command(self, msg: Twist, info: Any) -> None:
         writer = bytes(info["publisher_gid"]["data"][:16]) if info.get("publisher_gid") else b""
-        if writer not in self.dead_man.team:
-            self._learn_team()  # a writer of the team that just appeared
-        if self.dead_man.command(writer, time.monotonic()):
+        now = time.monotonic()
+        if writer not in self.dead_man.team and now - self.learned_at > LEARN_S:
+            self._learn_team()  # a writer of the team that just appeared (a rogue's flood asks at most this often)
+        if self.dead_man.command(writer, now):
             self.base.publish(msg)
         elif self.dead_man.dropped & (self.dead_man.dropped - 1) == 0:  # 1st, 2nd, 4th, ...
             self.get_logger().error(f"dropped a command on {self.in_topic} from a writer outside the team "

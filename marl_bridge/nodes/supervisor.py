@@ -161,10 +161,10 @@ class SupervisorNode(Node):
         self.run.start(missing, f"after {timeout} s")
 
     def _watch_foreigners(self) -> None:
-        """On the hardware path: from now on, only this node may command the robots and only the bases that
-        publish odometry now may report it (team/foreign.py)."""
+        """With real robots (a world with robot topics; a simulated one has none): from now on, only this node
+        may command them and only the bases that publish odometry now may report it (team/foreign.py)."""
         world = self.run.world
-        topics = world.robot_topics() if world is not None and self.run.backend_used == "hardware" else {}
+        topics = world.robot_topics() if world is not None else {}
         if not topics:
             return
         self.foreign = ForeignWatch([self.get_fully_qualified_name()], [c for _o, c in topics.values()],

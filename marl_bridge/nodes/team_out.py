@@ -125,7 +125,7 @@ class TeamPublishers:
             self.result_pubs[r.agent].publish(msg)
             if r.final is not None:
                 pack, publish = self._final_out[r.agent]
-                publish(pack(*(stamp or self._stamp()), episode, step + 1, r.final))
+                publish(pack(*stamp, episode, step + 1, r.final))
 
     def event(self, ev: SafetyEventData) -> None:
         msg = SafetyEvent(agent=ev.agent, episode=ev.episode, step=ev.step, kind=ev.kind, severity=ev.severity,

@@ -156,11 +156,11 @@ def _first_difference(recorded: Any, replayed: Any) -> tuple[str, Any, Any] | No
 class _Replayer(QuietOutlet):
     """The Outlet of a replay: compares what the run sends out with the bag and notes what it saw."""
 
-    def __init__(self, trace: Trace, episodes: list[Any]) -> None:
+    def __init__(self, trace: Trace, episodes: list[Any], act_codecs: dict[str, Any]) -> None:
         self.trace = trace
         self.episodes = episodes  # the summaries replayed, in order
+        self.act_codecs = act_codecs
         self.run: TeamRun | None = None
-        self.act_codecs: dict[str, Any] = {}
         self.due: tuple[int, int, dict[str, Any]] | None = None
         self.divergence: Divergence | None = None
         self.seen_obs: set[tuple[int, int, str]] = set()
@@ -205,9 +205,9 @@ class _Replayer(QuietOutlet):
     def results(self, episode: int, step: int, results: list[AgentResult], actions: dict[str, Any]) -> None:
         recorded = self.trace.results.get((episode, step), {})
         self.seen_results.add((episode, step))
-        replayed = {r.agent for r in results}
-        for agent in sorted(set(recorded) - replayed):
-            return self.diverged(agent, episode, step, "step result", "recorded", "agent was not live")
+        extra = sorted(set(recorded) - {r.agent for r in results})
+        if extra:
+            return self.diverged(extra[0], episode, step, "step result", "recorded", "agent was not live")
         for r in results:
             got = recorded.get(r.agent)
             if got is None:
@@ -278,27 +278,26 @@ def replay(bag: Path, card: dict[str, Any] | None = None) -> ReplayReport:
     last_ep = max(ep for ep, _ in trace.results)
     episodes = [trace.summaries.get(ep) for ep in range(last_ep + 1)]
     missing = [ep for ep, s in enumerate(episodes) if s is None and ep < last_ep]
+    def refused(ep: int, what: str, recorded: Any, replayed: Any) -> ReplayReport:
+        """The bag and the card disagree before anything is replayed."""
+        return ReplayReport(Divergence("<team>", ep, 0, what, recorded, replayed), 0, 0, 0, trace.cut,
+                            trace.header is not None)
+
     if first_ep != 0 or missing:
-        ep = missing[0] if missing else 0
-        return ReplayReport(Divergence("<team>", ep, 0, "episode summary", "missing from the bag", "episode ran"),
-                            0, 0, 0, trace.cut, trace.header is not None)
+        return refused(missing[0] if missing else 0, "episode summary", "missing from the bag", "episode ran")
     finished = [s for s in episodes if s is not None]
     unfinished = episodes[-1] is None
     if unfinished and not trace.cut and (trace.status == "complete" or trace.status.startswith("degraded")):
         # a whole bag of a run that ended normally has every summary: this one was dropped
-        return ReplayReport(Divergence("<team>", last_ep, 0, "episode summary", "missing from the bag",
-                                       f"episode ran (run status {trace.status!r})"),
-                            0, 0, 0, trace.cut, trace.header is not None)
+        return refused(last_ep, "episode summary", "missing from the bag", f"episode ran (run status {trace.status!r})")
     carded = card.get("totals", {}).get("episodes", len(card["episodes"])) if card is not None else len(finished)
     if carded != len(finished):
-        return ReplayReport(Divergence("<team>", len(finished), 0, "episodes in the run card", carded, len(finished)),
-                            0, 0, 0, trace.cut, trace.header is not None)
+        return refused(len(finished), "episodes in the run card", carded, len(finished))
     runs = len(finished) + (1 if unfinished else 0)
     cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, episodes=runs),
                               supervisor=dataclasses.replace(cfg.supervisor, mode="lockstep"))
     team = build_team(cfg)
-    replayer = _Replayer(trace, finished)
-    replayer.act_codecs = team.act_codecs
+    replayer = _Replayer(trace, finished, team.act_codecs)
     if unfinished:
         replayer.cut_at = (last_ep, max(step for ep, step in trace.results if ep == last_ep))
     clock = FakeClock()
@@ -350,8 +349,8 @@ def replay(bag: Path, card: dict[str, Any] | None = None) -> ReplayReport:
             replayer.divergence = Divergence(next(iter(trace.results[(ep, step)])), ep, step, "step result",
                                              "recorded", "never produced by the replay")
     steps = sum(s.steps for s in finished)
-    partial = (run.step_index if unfinished else 0)
-    return ReplayReport(replayer.divergence, len(finished), steps, partial, trace.cut, trace.header is not None)
+    return ReplayReport(replayer.divergence, len(finished), steps, run.step_index if unfinished else 0, trace.cut,
+                        trace.header is not None)
 
 
 def load_card(bag: Path, card_path: Path | None) -> tuple[dict[str, Any] | None, Path | None]:

@@ -143,25 +143,12 @@ def per_agent_table(card: dict[str, Any]) -> str:
     agents = card.get("agents", [])
     safety = card.get("safety_events", {}).get("by_agent", {})
     rows = [("agent", "policy", "mean return", "min", "max", "mean len", "fallbacks", "events")]
-    tallies = card.get("per_agent")
-    if tallies is not None:
-        for agent in agents:
-            t = tallies[agent]
-            rows.append((agent, card.get("policies", {}).get(agent, {}).get("policy", "?"),
-                         _num(t["return_mean"], "{:.3f}"), _num(t["return_min"], "{:.3f}"),
-                         _num(t["return_max"], "{:.3f}"), _num(t["length_mean"], "{:.1f}"), str(t["fallbacks"]),
-                         str(sum(safety.get(agent, {}).values()))))
-        return format_table(rows, text_columns=2)
-    episodes = card.get("episodes", [])
     for agent in agents:
-        rets = [ep["returns"][agent] for ep in episodes if agent in ep["returns"]]
-        lens = [ep["lengths"][agent] for ep in episodes if agent in ep["lengths"]]
-        fb = sum(ep["fallbacks"].get(agent, 0) for ep in episodes)
-        ev = sum(safety.get(agent, {}).values())
+        t = card["per_agent"][agent]
         rows.append((agent, card.get("policies", {}).get(agent, {}).get("policy", "?"),
-                     f"{np.mean(rets):.3f}" if rets else "-", f"{min(rets):.3f}" if rets else "-",
-                     f"{max(rets):.3f}" if rets else "-", f"{np.mean(lens):.1f}" if lens else "-",
-                     str(fb), str(ev)))
+                     _num(t["return_mean"], "{:.3f}"), _num(t["return_min"], "{:.3f}"),
+                     _num(t["return_max"], "{:.3f}"), _num(t["length_mean"], "{:.1f}"), str(t["fallbacks"]),
+                     str(sum(safety.get(agent, {}).values()))))
     return format_table(rows, text_columns=2)
 
 

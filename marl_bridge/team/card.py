@@ -19,9 +19,7 @@ def run_card(run: TeamRun, *, topology: str, ros_names: dict[str, str]) -> dict[
     if isinstance(run.episode, AECEpisode):
         env_section["turn_order"] = run.episode.turn_order
     per_agent = ledger.per_agent(agents)
-    collisions = None
-    if any(r.collisions for r in records) or any(t["collisions"] for t in per_agent.values()):
-        collisions = {a: per_agent[a]["collisions"] for a in agents}
+    collisions = {a: per_agent[a]["collisions"] for a in agents} if ledger.reports_collisions else None
     return {
         "status": run.status,
         "env": env_section,

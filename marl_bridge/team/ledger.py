@@ -43,6 +43,7 @@ class EpisodeLedger:
         self.fallback_steps = 0
         self.step_results = 0  # StepResult messages published (AEC: every agent, every turn)
         self.tallies: dict[str, AgentTally] = {}
+        self.reports_collisions = False  # the env reports contacts (zero counts included)
 
     def add(self, rec: EpisodeRecord) -> None:
         self.kept.append(rec)
@@ -50,6 +51,7 @@ class EpisodeLedger:
         self.count += 1
         self.steps += rec.steps
         self.step_results += sum(rec.results.values())
+        self.reports_collisions = self.reports_collisions or bool(rec.collisions)
         for agent, ret in rec.returns.items():
             t = self.tallies.setdefault(agent, AgentTally())
             t.episodes += 1
