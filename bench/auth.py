@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import statistics
 import sys
 import tempfile
@@ -23,6 +24,8 @@ import timeit
 from array import array
 from pathlib import Path
 
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"  # before anything loads rclpy
+os.environ.setdefault("ROS_DOMAIN_ID", str(101 + os.getpid() % 100))  # a domain of its own
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself (the benches run with python -P)
 import bench_results
 

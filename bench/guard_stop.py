@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"  # before anything loads rclpy
+os.environ.setdefault("ROS_DOMAIN_ID", str(101 + os.getpid() % 100))  # a domain of its own
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself (the benches run with python -P)
 import bench_results
 
@@ -37,7 +39,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=5)
     args = parser.parse_args()
-    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     from marl_bridge.nodes.dds_profile import use_team_profile
 
     use_team_profile()
