@@ -3,7 +3,7 @@ MuJoCo when no robot's odometry appears), actor nodes, optional simulated bases 
 
     ros2 launch marl_bridge hardware.launch.py [config:=FILE] [backend:=auto|hardware|mujoco]
         [actors:=true|false] [drivers:=false|true] [guards:=true|false] [seed:=S] [out_dir:=DIR]
-        [recorder:=marl_bridge|ros2bag record_dir:=NEW_DIR]
+        [recorder:=marl_bridge|ros2bag record_dir:=NEW_DIR] [namespace:=NS]
 
 On a real team each robot runs its own actor (actors:=false here, and on each robot
 `ros2 launch marl_bridge actor.launch.py config:=FILE robot:=<agent>`). drivers:=true starts one
@@ -21,7 +21,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 
 from launch import LaunchDescription
-from marl_bridge.bringup.launch_actions import actions_for, run_arguments
+from marl_bridge.bringup.launch_actions import actions_for, in_namespace, run_arguments
 from marl_bridge.bringup.team import hardware_team, launch_flag
 
 
@@ -34,7 +34,7 @@ def _team(context, *args, **kwargs):
         arg("config"), backend=arg("backend") or None, seed=int(seed) if seed else None,
         out_dir=arg("out_dir") or None, actors=launch_flag("actors", arg("actors")),
         drivers=launch_flag("drivers", arg("drivers")), recorder=arg("recorder"), record_dir=arg("record_dir"),
-        guards=launch_flag("guards", arg("guards"))))
+        guards=launch_flag("guards", arg("guards")), outer_ns=context.launch_configurations.get("ros_namespace", "")))
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -47,5 +47,5 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("guards", default_value="true",
                               description="a dead-man guard per robot between the team and its base"),
         *run_arguments(),
-        OpaqueFunction(function=_team),
+        in_namespace(OpaqueFunction(function=_team)),
     ])

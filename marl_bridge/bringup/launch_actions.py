@@ -5,12 +5,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from launch.actions import DeclareLaunchArgument, EmitEvent, ExecuteProcess, RegisterEventHandler
+from launch.actions import DeclareLaunchArgument, EmitEvent, ExecuteProcess, GroupAction, OpaqueFunction, \
+    RegisterEventHandler
 from launch.event_handlers import OnProcessExit
 from launch.events import Shutdown
-from launch_ros.actions import Node
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node, PushROSNamespace
 
 from marl_bridge.bringup.team import Bringup, NodeSpec
+
+
+class RunFailed(RuntimeError):
+    """The supervisor ended the run failed, degraded or interrupted: `ros2 launch` then exits non-zero."""
+
+
+# the supervisor's exit codes (marl_bridge.cli.main.exit_code)
+RUN_ENDINGS = {0: "complete", 2: "refused its config", 3: "failed", 4: "degraded", 130: "interrupted"}
+
+
+def _run_over(event: Any, context: Any) -> list[Any]:
+    """The supervisor exited: the run is over, so is the launch. A run that did not complete makes the
+    launch fail: launch turns an exception raised here into its exit code 1 (its only failure code), after
+    shutting everything down; the run card and the supervisor's log say which ending it was."""
+    code = event.returncode
+    if code != 0:
+        raise RunFailed(f"the team's run did not complete: {event.action.name} exited with code {code} "
+                        f"({RUN_ENDINGS.get(code, 'crashed')}); see its run card")
+    return [EmitEvent(event=Shutdown(reason="run finished"))]
 
 
 def actions_for(bringup: Bringup) -> list[Any]:
@@ -20,9 +41,13 @@ def actions_for(bringup: Bringup) -> list[Any]:
         action = action_for(spec)
         actions.append(action)
         if spec.ends_launch:
-            actions.append(RegisterEventHandler(OnProcessExit(
-                target_action=action, on_exit=[EmitEvent(event=Shutdown(reason="run finished"))])))
+            actions.append(RegisterEventHandler(OnProcessExit(target_action=action, on_exit=_run_over)))
     return actions
+
+
+def in_namespace(team: OpaqueFunction) -> GroupAction:
+    """The team's actions under the `namespace` launch argument (empty: the team's own at the root)."""
+    return GroupAction([PushROSNamespace(LaunchConfiguration("namespace")), team])
 
 
 def action_for(spec: NodeSpec) -> Any:
@@ -36,6 +61,9 @@ def action_for(spec: NodeSpec) -> Any:
 def run_arguments() -> list[Any]:
     """The launch arguments every team bring-up takes (seed, outputs, recording)."""
     return [
+        DeclareLaunchArgument("namespace", default_value="",
+                              description="namespace in front of the team's (<namespace>/<team>/...): two teams "
+                                          "on one domain"),
         DeclareLaunchArgument("seed", default_value="", description="run seed (default: the config's)"),
         DeclareLaunchArgument("out_dir", default_value="", description="run card directory (default: run.out_dir)"),
         DeclareLaunchArgument("recorder", default_value="", description="'', marl_bridge or ros2bag"),

@@ -17,7 +17,7 @@ from marl_bridge.config import ConfigError, RunConfig, dump_yaml, from_dict, loa
 from marl_bridge.envs.backends import backend as find_backend
 from marl_bridge.envs.backends import offline
 from marl_bridge.envs.team import build_team
-from marl_bridge.nodes.topics import agent_ns
+from marl_bridge.nodes.topics import TeamNames, agent_ns
 
 RECORDERS = ("", "marl_bridge", "ros2bag")
 
@@ -76,9 +76,9 @@ def _team_agents(cfg: RunConfig) -> list[str]:
     return team.agents
 
 
-def _supervisor(path: Path, use_sim_time: bool) -> NodeSpec:
-    return NodeSpec(name="supervisor", executable="supervisor", parameters=[str(path), {"use_sim_time": use_sim_time}],
-                    ends_launch=True)
+def _supervisor(cfg: RunConfig, path: Path, use_sim_time: bool) -> NodeSpec:
+    return NodeSpec(name="supervisor", executable="supervisor", namespace=cfg.supervisor.team,
+                    parameters=[str(path), {"use_sim_time": use_sim_time}], ends_launch=True)
 
 
 def actor_spec(cfg: RunConfig, path: Path, agent: str, use_sim_time: bool) -> NodeSpec:
@@ -86,7 +86,8 @@ def actor_spec(cfg: RunConfig, path: Path, agent: str, use_sim_time: bool) -> No
                     parameters=[str(path), {"actor.agent": agent, "use_sim_time": use_sim_time}])
 
 
-def _recorder(cfg: RunConfig, path: Path, agents: list[str], recorder: str, bag_dir: str) -> list[NodeSpec]:
+def _recorder(cfg: RunConfig, path: Path, agents: list[str], recorder: str, bag_dir: str, outer_ns: str
+              ) -> list[NodeSpec]:
     if not recorder:
         return []
     if recorder not in RECORDERS:
@@ -96,24 +97,26 @@ def _recorder(cfg: RunConfig, path: Path, agents: list[str], recorder: str, bag_
     if Path(bag_dir).exists():
         raise ConfigError(f"record_dir {bag_dir}: already exists; a bag directory must be new")
     if recorder == "marl_bridge":
-        return [NodeSpec(name="recorder", executable="record", arguments=["--config", str(path), "--out", bag_dir])]
+        return [NodeSpec(name="recorder", executable="record", namespace=cfg.supervisor.team,
+                         arguments=["--config", str(path), "--out", bag_dir])]
     from marl_bridge.recording.recorder import recorded_topics
 
-    topics = [t for t, _, _ in recorded_topics(cfg.supervisor.team, agents)]
+    root = TeamNames(f"/{outer_ns.strip('/')}/{cfg.supervisor.team}".replace("//", "/"))
+    topics = [t for t, _, _ in recorded_topics(root, agents)]
     return [NodeSpec(name="ros2_bag", cmd=["ros2", "bag", "record", "-s", "mcap", "-o", bag_dir, *topics])]
 
 
 def sim_team(config: str | Path, *, n_robots: int | None = None, seed: int | None = None,
              out_dir: str | None = None, use_sim_time: bool = False, recorder: str = "",
-             record_dir: str = "") -> Bringup:
+             record_dir: str = "", outer_ns: str = "") -> Bringup:
     """Supervisor on the config's simulation (MuJoCo for robot worlds) and one actor per agent."""
     cfg = effective_config(config, n_robots=n_robots, seed=seed, out_dir=out_dir,
                            backend=offline(load(config).env.backend),
                            required_listeners=1 if recorder else None)
     path = _write(cfg)
     agents = _team_agents(cfg)
-    nodes = [_supervisor(path, use_sim_time), *(actor_spec(cfg, path, a, use_sim_time) for a in agents),
-             *_recorder(cfg, path, agents, recorder, record_dir)]
+    nodes = [_supervisor(cfg, path, use_sim_time), *(actor_spec(cfg, path, a, use_sim_time) for a in agents),
+             *_recorder(cfg, path, agents, recorder, record_dir, outer_ns)]
     return Bringup(cfg, path, agents, nodes)
 
 
@@ -134,7 +137,7 @@ GUARDED_CMD_TOPIC = "/{robot}/team/cmd_vel"  # what the team commands when guard
 
 def hardware_team(config: str | Path, *, backend: str | None = None, seed: int | None = None,
                   out_dir: str | None = None, actors: bool = True, drivers: bool = False, recorder: str = "",
-                  record_dir: str = "", guards: bool = True) -> Bringup:
+                  record_dir: str = "", guards: bool = True, outer_ns: str = "") -> Bringup:
     """Supervisor on the hardware adapter (backend hardware or auto; mujoco runs the same real-time team
     on the MuJoCo world instead of robots), actors unless each robot runs its own (actors:=false),
     simulated bases in place of robots when asked (drivers:=true), and a dead-man guard per robot
@@ -154,14 +157,14 @@ def hardware_team(config: str | Path, *, backend: str | None = None, seed: int |
                           "(simulated bases for the hardware adapter) has nothing to drive")
     path = _write(cfg)
     agents = _team_agents(cfg)
-    nodes = [_supervisor(path, False)]
+    nodes = [_supervisor(cfg, path, False)]
     if actors:
         nodes += [actor_spec(cfg, path, a, False) for a in agents]
     if drivers:
         nodes += driver_specs(cfg)
     if cfg.hardware.team_cmd_topic and not chosen.simulated:
         nodes += guard_specs(cfg, path, agents)
-    nodes += _recorder(cfg, path, agents, recorder, record_dir)
+    nodes += _recorder(cfg, path, agents, recorder, record_dir, outer_ns)
     return Bringup(cfg, path, agents, nodes)
 
 
@@ -172,8 +175,8 @@ def guard_specs(cfg: RunConfig, path: Path, agents: list[str]) -> list[NodeSpec]
 
     assert cfg.hardware is not None
     robots = [cfg.hardware.robot_name(a, ros_name(a)) for a in agents]
-    return [NodeSpec(name=f"{r}_guard", executable="guard", arguments=["--config", str(path), "--robot", r])
-            for r in robots]
+    return [NodeSpec(name=f"{r}_guard", executable="guard", namespace=cfg.supervisor.team,
+                     arguments=["--config", str(path), "--robot", r]) for r in robots]
 
 
 def robot_actor(config: str | Path, robot: str, use_sim_time: bool = False) -> Bringup:
@@ -191,5 +194,6 @@ def driver_specs(cfg: RunConfig) -> list[NodeSpec]:
     """A simulated base per robot at the first episode's start poses (see envs/robots/drivers.py)."""
     from marl_bridge.envs.robots.drivers import driver_parameters
 
-    return [NodeSpec(name=f"driver_{p['robot']}", executable="robot_driver", parameters=[p])
+    return [NodeSpec(name=f"driver_{p['robot']}", executable="robot_driver", namespace=cfg.supervisor.team,
+                     parameters=[p])
             for p in driver_parameters(cfg).values()]

@@ -113,7 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     grd = sub.add_parser("guard", help="one robot's dead-man guard between the team and its base, until Ctrl-C")
     grd.add_argument("--config", type=Path, required=True, help="the team's config (hardware.team_cmd_topic)")
     grd.add_argument("--robot", required=True, help="robot name ({robot} in the topic patterns)")
-    grd.add_argument("--team-node", default="/supervisor", help="the supervisor node whose commands pass")
+    grd.add_argument("--team-node", default="", help="the supervisor node whose commands pass (default: the "
+                     "team's, /<team>/supervisor)")
     trust.add_parsers(sub)
     return parser
 
@@ -209,7 +210,7 @@ def cmd_run(cfg: RunConfig, out: Path, progress: bool, record: Path | None = Non
         if record is None:
             return []
         from marl_bridge.recording.recorder import RecorderNode
-        recorders.append(RecorderNode(supervisor.team, supervisor.agents, record))
+        recorders.append(RecorderNode(supervisor.team, supervisor.agents, record, supervisor.get_namespace()))
         return recorders
 
     card = run_team(cfg, out, on_episode=on_episode, extra_nodes=extra_nodes,
@@ -239,7 +240,8 @@ def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str])
 
     with ros_session(ros_args or None) as stop:
         node = SupervisorNode(config_parameters(cfg) if cfg else None, topology="external",
-                              out_dir=out or (Path(cfg.run.out_dir) if cfg else None))
+                              out_dir=out or (Path(cfg.run.out_dir) if cfg else None),
+                              namespace=cfg.supervisor.team if cfg else None)
         out = out or Path(node.cfg.run.out_dir)
         if node.card_writer is None:
             node.card_writer = CardWriter(out, node.run_card, node.get_logger())

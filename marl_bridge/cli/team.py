@@ -134,7 +134,8 @@ def _run_in_session(cfg: RunConfig, out_dir: Path, stop: StopRequest,
     nodes: list[Node] = []  # actors and extra nodes of this process
     side: list[_BackgroundSpinner] = []
     try:
-        supervisor = SupervisorNode(config_parameters(cfg), on_episode=on_episode, out_dir=out_dir)
+        supervisor = SupervisorNode(config_parameters(cfg), on_episode=on_episode, out_dir=out_dir,
+                                    namespace=cfg.supervisor.team)
         executor.add_node(supervisor)
         unknown = sorted(set(external) - set(supervisor.agents))
         if unknown:

@@ -28,7 +28,7 @@ from marl_bridge.codec import SpaceCodec, space_from_json
 from marl_bridge.config import ConfigError
 from marl_bridge.msg import Action, ActorStatus, AgentSpec, Observation
 from marl_bridge.nodes.params import config_from_node
-from marl_bridge.nodes.topics import LATCHED_QOS, NEWEST_QOS, STREAM_OUT_QOS, agent_topic, team_topic
+from marl_bridge.nodes.topics import LATCHED_QOS, NEWEST_QOS, STREAM_OUT_QOS, team_names
 from marl_bridge.nodes.wire import ActionWriter, Parsed, WireError, parse_observation
 from marl_bridge.policies import Policy, make_policy
 from marl_bridge.safety.fallback import zero_action
@@ -72,21 +72,23 @@ class ActorNode(Node):
         self.last_key: tuple[int, int] | None = None
         self.last_action: tuple[array, float] | None = None  # (data, entropy), sent again for a repeated observation
 
-        topic = agent_topic
-        self.status_pub = self.create_publisher(ActorStatus, topic(self.team, self.agent, "status"), LATCHED_QOS)
-        self.action_pub = self.create_publisher(Action, topic(self.team, self.agent, "action"), STREAM_OUT_QOS)
+        # the team's names from this node's namespace (.../<team>/<agent>): a pushed namespace moves the team
+        self.names = team_names(self.get_namespace(), self.team, self.agent)
+        topic = self.names.agent
+        self.status_pub = self.create_publisher(ActorStatus, topic(self.agent, "status"), LATCHED_QOS)
+        self.action_pub = self.create_publisher(Action, topic(self.agent, "action"), STREAM_OUT_QOS)
         # the watchdog's stop goes to the robot's side (its guard or base), never to the supervisor's action
         # topic: there it was a second answer to a step already answered
-        self.stop_pub = self.create_publisher(Action, topic(self.team, self.agent, "stop"), LATCHED_QOS)
+        self.stop_pub = self.create_publisher(Action, topic(self.agent, "stop"), LATCHED_QOS)
         # Observation in and Action out as serialized bytes (nodes/wire.py): ordinary messages on the
         # wire, without rclpy's per-message object conversion on this robot's hot path.
-        self.obs_sub = self.create_subscription(Observation, topic(self.team, self.agent, "observation"),
+        self.obs_sub = self.create_subscription(Observation, topic(self.agent, "observation"),
                                                 self._on_raw_observation, NEWEST_QOS, raw=True)
         self.newest: Parsed | None = None  # the newest observation received and not yet acted on
         self.min_lag = math.inf  # shortest (receive time - stamp) seen, seconds
         self.skipped = 0
         self.last_acted: tuple[int, int] | None = None
-        self.spec_sub = self.create_subscription(AgentSpec, topic(self.team, self.agent, "spec"),
+        self.spec_sub = self.create_subscription(AgentSpec, topic(self.agent, "spec"),
                                                  self._on_spec, LATCHED_QOS)
         self._publish_status(ActorStatus.STATE_WAITING)
         # Timers on the steady clock: under use_sim_time the node clock stands still until the supervisor's
@@ -101,7 +103,7 @@ class ActorNode(Node):
         self.stopped = False
         self.last_obs_key: tuple[int, int] | None = None
         self.run_status = "running"  # until the supervisor says otherwise (an older supervisor never does)
-        self.status_sub = self.create_subscription(String, team_topic(self.team, "run_status"), self._on_run_status,
+        self.status_sub = self.create_subscription(String, self.names.team("run_status"), self._on_run_status,
                                                    LATCHED_QOS)
         if self.watchdog_s > 0:
             self.watchdog = self.create_timer(self.watchdog_s / 4, self._check_watchdog, clock=steady)

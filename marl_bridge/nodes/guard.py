@@ -20,6 +20,7 @@ from rclpy.node import Node
 
 from marl_bridge.config import ConfigError, RunConfig
 from marl_bridge.envs.robots.hardware import CMD_QOS, team_cmd_qos
+from marl_bridge.nodes.topics import team_names
 from marl_bridge.safety.guard import DeadMan
 
 TICK_S = 0.01
@@ -27,8 +28,10 @@ LEARN_S = 0.05  # an unknown writer's command reads the graph again, at most thi
 
 
 class GuardNode(Node):
-    def __init__(self, cfg: RunConfig, robot: str, team_node: str = "/supervisor") -> None:
-        super().__init__(f"{robot}_guard")
+    def __init__(self, cfg: RunConfig, robot: str, team_node: str = "") -> None:
+        # in the team's namespace (a launch's __ns overrides it); the team's commands are the supervisor's
+        super().__init__(f"{robot}_guard", namespace=cfg.supervisor.team)
+        team_node = team_node or team_names(self.get_namespace(), cfg.supervisor.team).node("supervisor")
         hw = cfg.hardware
         if hw is None or not hw.team_cmd_topic:
             raise ConfigError(f"{cfg.source}: a guard needs hardware.team_cmd_topic (what the team commands; the "

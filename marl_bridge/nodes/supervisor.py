@@ -31,7 +31,7 @@ from marl_bridge.nodes.params import config_from_node
 from marl_bridge.nodes.team_auth import TeamAuth
 from marl_bridge.nodes.team_out import TeamPublishers
 from marl_bridge.nodes.team_services import TeamServices
-from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, agent_topic, ros_names
+from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, ros_names, team_names
 from marl_bridge.nodes.wire import WireError, parse_action
 from marl_bridge.recording.header import run_header
 from marl_bridge.recording.run_card import CardWriter
@@ -45,13 +45,16 @@ class SupervisorNode(Node):
 
     def __init__(self, parameters: list[Parameter] | None = None, *, node_name: str = "supervisor",
                  topology: str | None = None, on_episode: Callable[[EpisodeRecord], None] | None = None,
-                 cli_args: list[str] | None = None, out_dir: Path | None = None) -> None:
-        super().__init__(node_name, parameter_overrides=parameters or [],
+                 cli_args: list[str] | None = None, out_dir: Path | None = None, namespace: str | None = None
+                 ) -> None:
+        super().__init__(node_name, namespace=namespace, parameter_overrides=parameters or [],
                          automatically_declare_parameters_from_overrides=True, cli_args=cli_args)
         self.cfg = cfg = config_from_node(self)
         self.topology = topology or cfg.run.topology
         sup = cfg.supervisor
         self.team = t = sup.team
+        # the team's names from this node's namespace (.../<team>): a pushed namespace moves the whole team
+        self.names = names = team_names(self.get_namespace(), t)
         # A backend that waits for robots starts on the hardware adapter; the ready check waits for their
         # odometry and, where the backend has a fallback (auto), swaps in the simulated world.
         self.backend = find_backend(cfg.env.backend, "env.backend") if cfg.env.backend else None
@@ -60,7 +63,7 @@ class SupervisorNode(Node):
         if team.world is not None:
             team.world.bind_ros(self)
         self.agents = team.agents
-        self.names = ros_names(self.agents)
+        self.ros_names = ros_names(self.agents)
         sim_time = bool(self.get_parameter("use_sim_time").value)
         # The run card is written as the run goes (after an episode, at most once a second, and at the end),
         # so a crash or a kill keeps the finished episodes; pictures come only after the run.
@@ -69,7 +72,7 @@ class SupervisorNode(Node):
         if self.auth is None:
             self.get_logger().warning(f"team {t!r} is not authenticated (no safety.key_file): any node on this ROS "
                                       "domain can answer for a robot or call the services that move the team")
-        self.out = TeamPublishers(self, t, team, cfg.run.seed, sim_time=sim_time,
+        self.out = TeamPublishers(self, names, team, cfg.run.seed, sim_time=sim_time,
                                   on_episode=self._episode_done(on_episode), on_end=self._ended,
                                   header=run_header(cfg, team),
                                   signers=self.auth.observation_signers if self.auth else None)
@@ -78,12 +81,12 @@ class SupervisorNode(Node):
         self.started_at = time.monotonic()
         # Observations and actions travel as serialized bytes (nodes/wire.py); they are ordinary
         # Observation and Action messages on the wire.
-        self.action_subs = {a: self.create_subscription(Action, agent_topic(t, a, "action"), self._action_cb(a),
+        self.action_subs = {a: self.create_subscription(Action, names.agent(a, "action"), self._action_cb(a),
                                                         STREAM_QOS, raw=True) for a in self.agents}
-        self.status_subs = {a: self.create_subscription(ActorStatus, agent_topic(t, a, "status"), self._on_status,
+        self.status_subs = {a: self.create_subscription(ActorStatus, names.agent(a, "status"), self._on_status,
                                                         LATCHED_QOS) for a in self.agents}
         run = self.run
-        self.operator_services = TeamServices(self, t, run, self.auth)  # operator services, the e-stop topic
+        self.operator_services = TeamServices(self, names, run, self.auth)  # operator services, the e-stop topic
         # Timers run on the steady clock: with use_sim_time the node clock follows /clock, which this node
         # advances itself. The deadline is checked periodically (a quarter deadline, at most 50 ms): a
         # one-shot timer re-armed every step measured as the bridge's largest per-step overhead.
@@ -96,7 +99,7 @@ class SupervisorNode(Node):
         self.ready_timer = self.create_timer(0.02, self._check_ready, clock=steady)
         self.liveness_timer = self.create_timer(0.25, self._check_graph, clock=steady,
                                                 autostart=bool(cfg.safety.lost_after_steps))
-        self.get_logger().info(f"team {t!r}: {len(self.agents)} agents of {cfg.env.entry_point} "
+        self.get_logger().info(f"team {names.root}: {len(self.agents)} agents of {cfg.env.entry_point} "
                                f"({team.api}); waiting for actors")
 
     def _episode_done(self, on_episode: Callable[[EpisodeRecord], None] | None) -> Callable[[EpisodeRecord], None]:
@@ -219,7 +222,7 @@ class SupervisorNode(Node):
 
     # -- the end -------------------------------------------------------------------------------
     def run_card(self) -> dict[str, Any]:
-        card = run_card(self.run, topology=self.topology, ros_names=self.names)
+        card = run_card(self.run, topology=self.topology, ros_names=self.ros_names)
         card["episodes_file"] = self.card_writer.episodes_file if self.card_writer is not None else None
         card["authenticated"] = self.auth is not None
         return card

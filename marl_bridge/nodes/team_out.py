@@ -22,7 +22,7 @@ from std_msgs.msg import String
 from marl_bridge.envs.episode import AgentResult, EpisodeRecord
 from marl_bridge.envs.team import Team
 from marl_bridge.msg import AgentSpec, EpisodeSummary, Observation, SafetyEvent, StepResult
-from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, STREAM_OUT_QOS, agent_topic, team_topic
+from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, STREAM_OUT_QOS, TeamNames
 from marl_bridge.nodes.wire import ObservationWriter
 from marl_bridge.recording.run_card import info_json
 from marl_bridge.safety.events import SafetyEventData
@@ -30,16 +30,16 @@ from marl_bridge.trust.tags import Signer
 
 
 class TeamPublishers:
-    def __init__(self, node: Node, team_name: str, team: Team, run_seed: int, *, sim_time: bool,
+    def __init__(self, node: Node, names: TeamNames, team: Team, run_seed: int, *, sim_time: bool,
                  on_episode: Callable[[EpisodeRecord], None] | None, on_end: Callable[[str], None],
                  header: dict[str, Any] | None = None, signers: dict[str, Signer] | None = None) -> None:
         self.node, self.on_episode, self.on_end = node, on_episode, on_end
         self.sim_time_stamps = sim_time
         self.act_codecs = team.act_codecs
-        agents, t = team.agents, team_name
+        agents = team.agents
 
         def pub(msg: Any, agent: str, name: str, qos: Any, **kw: Any) -> Any:
-            return node.create_publisher(msg, agent_topic(t, agent, name), qos, **kw)
+            return node.create_publisher(msg, names.agent(agent, name), qos, **kw)
         self.obs_pubs = {a: pub(Observation, a, "observation", STREAM_OUT_QOS) for a in agents}
         self.result_readers = dict.fromkeys(agents, 0)
         self.result_pubs = {a: pub(StepResult, a, "step_result", STREAM_OUT_QOS,
@@ -51,16 +51,16 @@ class TeamPublishers:
         self.final_pubs = {a: pub(Observation, a, "final_observation", STREAM_OUT_QOS) for a in agents}
         self._final_out = {a: (ObservationWriter(a, team.obs_codecs[a].layout).pack, self.final_pubs[a].publish)
                            for a in agents}
-        self.event_pub = node.create_publisher(SafetyEvent, team_topic(t, "safety_events"), EVENTS_OUT_QOS)
-        self.summary_pub = node.create_publisher(EpisodeSummary, team_topic(t, "episode_summary"), STREAM_OUT_QOS)
+        self.event_pub = node.create_publisher(SafetyEvent, names.team("safety_events"), EVENTS_OUT_QOS)
+        self.summary_pub = node.create_publisher(EpisodeSummary, names.team("episode_summary"), STREAM_OUT_QOS)
         # reliable with the team's depth: a recorder gets every tick (nodes' own clocks, which subscribe
         # best effort, match it too)
         self.clock_pub = node.create_publisher(ClockMsg, "/clock", STREAM_OUT_QOS)
         # running / held / the final status: actors' watchdogs stay quiet while the team is held on
         # purpose and after the run ended (latched: a late joiner learns it too)
-        self.status_pub = node.create_publisher(String, team_topic(t, "run_status"), LATCHED_QOS)
+        self.status_pub = node.create_publisher(String, names.team("run_status"), LATCHED_QOS)
         # what a bag needs to be replayed without its run card: effective config, API, spaces (latched)
-        self.header_pub = node.create_publisher(String, team_topic(t, "run_header"), LATCHED_QOS)
+        self.header_pub = node.create_publisher(String, names.team("run_header"), LATCHED_QOS)
         self.header = String(data=json.dumps(header, sort_keys=True)) if header is not None else None
         self.publish_header()
         signers = signers or {}

@@ -16,37 +16,37 @@ from std_msgs.msg import Bool
 from std_srvs.srv import Trigger
 
 from marl_bridge.nodes.team_auth import TeamAuth
-from marl_bridge.nodes.topics import team_topic
+from marl_bridge.nodes.topics import TeamNames
 from marl_bridge.srv import Operator, Reset, Step
 from marl_bridge.team.run import TeamRun
 
 
 class TeamServices:
-    def __init__(self, node: Node, team: str, run: TeamRun, auth: TeamAuth | None) -> None:
-        self.node, self.team, self.run, self.auth = node, team, run, auth
-        t = team
+    def __init__(self, node: Node, names: TeamNames, run: TeamRun, auth: TeamAuth | None) -> None:
+        self.node, self.names, self.run, self.auth = node, names, run, auth
+        n = names.team
         self.servers = [
-            node.create_service(Reset, team_topic(t, "reset"), self._on_reset),
-            node.create_service(Trigger, team_topic(t, "pause"), self._trigger(run.pause, moving="pause")),
-            node.create_service(Trigger, team_topic(t, "resume"), self._trigger(run.resume, moving="resume")),
-            node.create_service(Step, team_topic(t, "step"), self._on_step),
-            node.create_service(Trigger, team_topic(t, "estop_engage"), self._trigger(
-                lambda: (run.engage(f"service /{t}/estop_engage"), "engaged"), "already engaged")),
-            node.create_service(Trigger, team_topic(t, "estop_release"), self._trigger(
+            node.create_service(Reset, n("reset"), self._on_reset),
+            node.create_service(Trigger, n("pause"), self._trigger(run.pause, moving="pause")),
+            node.create_service(Trigger, n("resume"), self._trigger(run.resume, moving="resume")),
+            node.create_service(Step, n("step"), self._on_step),
+            node.create_service(Trigger, n("estop_engage"), self._trigger(
+                lambda: (run.engage(f"service {n('estop_engage')}"), "engaged"), "already engaged")),
+            node.create_service(Trigger, n("estop_release"), self._trigger(
                 self._release, "not engaged", moving="estop_release")),
-            node.create_service(Operator, team_topic(t, "operator"), self._on_operator)]
-        self.estop_sub = node.create_subscription(Bool, team_topic(t, "estop"), self._on_estop_msg, 10)
+            node.create_service(Operator, n("operator"), self._on_operator)]
+        self.estop_sub = node.create_subscription(Bool, n("estop"), self._on_estop_msg, 10)
 
     def _release(self) -> tuple[bool, str]:
-        return self.run.release(f"service /{self.team}/estop_release"), "released"
+        return self.run.release(f"service {self.names.team('estop_release')}"), "released"
 
     def _refused(self, moving: str) -> str | None:
         """With a key, a plain request that would let the team move is refused (an event says who asked)."""
         if self.auth is None or not moving:
             return None
         self.run.unauthenticated("", f"unsigned {moving} request refused")
-        return (f"refused: team {self.team!r} is authenticated; send a signed request to /{self.team}/operator "
-                f"(marl-bridge operator {moving})")
+        return (f"refused: team {self.names.root} is authenticated; send a signed request to "
+                f"{self.names.team('operator')} (marl-bridge operator {moving})")
 
     def _trigger(self, call: Callable[[], tuple[bool, str]], refused: str = "", moving: str = ""
                  ) -> Callable[..., Any]:
@@ -98,7 +98,7 @@ class TeamServices:
 
     def _on_estop_msg(self, msg: Bool) -> None:
         if msg.data:
-            self.run.engage(f"topic /{self.team}/estop")
+            self.run.engage(f"topic {self.names.team('estop')}")
         elif self.run.latch.engaged:
-            self.node.get_logger().warning(f"false on /{self.team}/estop ignored: the e-stop is latched; call "
-                                           f"/{self.team}/estop_release to release it")
+            self.node.get_logger().warning(f"false on {self.names.team('estop')} ignored: the e-stop is latched; call "
+                                           f"{self.names.team('estop_release')} to release it")

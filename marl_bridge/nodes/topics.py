@@ -1,5 +1,11 @@
 """Topic names and QoS profiles shared by the supervisor, actors and tests.
 
+The team lives in its namespace, `<outer>/<team>`: the supervisor, recorder and guards sit in it, each
+actor in `<team>/<agent>` below it, and every team name is taken from the node's own namespace
+(`TeamNames`), so a namespace pushed in front of the team (launch's PushRosNamespace, `__ns`) moves the
+whole team and two teams share a domain without touching. `agent_topic` and `team_topic` give the names
+for a team at the root (tools, tests). `/clock` stays global, as every ROS tool expects it.
+
 Per agent, under /<team>/<agent>/: observation, action, step_result, final_observation (reliable;
 written transient local, so a recorder that matched late still gets the history), spec and status
 (reliable, transient local, depth 1). Team-wide: /<team>/safety_events, /<team>/episode_summary,
@@ -10,6 +16,7 @@ a bag needs to be replayed on its own); services /<team>/reset, pause, resume, s
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
@@ -69,3 +76,31 @@ def agent_topic(team: str, agent: str, leaf: str) -> str:
 
 def team_topic(team: str, leaf: str) -> str:
     return f"/{team}/{leaf}"
+
+
+@dataclass(frozen=True)
+class TeamNames:
+    """One team's topic and service names as its nodes resolve them."""
+
+    root: str  # the team's namespace, absolute: /pursuit, or /site_a/pursuit under a pushed namespace
+
+    def team(self, leaf: str) -> str:
+        return f"{self.root}/{leaf}"
+
+    def agent(self, agent: str, leaf: str) -> str:
+        return f"{self.root}/{ros_name(agent)}/{leaf}"
+
+    def node(self, name: str) -> str:
+        """The fully qualified name of one of the team's nodes (the supervisor is `supervisor`)."""
+        return f"{self.root}/{name}"
+
+
+def team_names(namespace: str, team: str, agent: str | None = None) -> TeamNames:
+    """The names of `team` for a node in `namespace`: a node inside the team's namespace (the supervisor in
+    .../<team>, an actor in .../<team>/<agent>) finds the team there; a node elsewhere (the root, a tool)
+    puts the team below its own namespace."""
+    ns = namespace.rstrip("/")
+    tail = f"/{team}" + (f"/{ros_name(agent)}" if agent is not None else "")
+    if ns.endswith(tail):
+        return TeamNames(ns[:len(ns) - len(tail)] + f"/{team}")
+    return TeamNames(f"{ns}/{team}")

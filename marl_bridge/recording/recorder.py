@@ -36,7 +36,7 @@ from std_msgs.msg import String
 
 from marl_bridge.msg import Action as ActionMsg
 from marl_bridge.msg import ActorStatus, EpisodeSummary, Observation, SafetyEvent, StepResult
-from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, RECORD_QOS, agent_topic, team_topic
+from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, RECORD_QOS, TeamNames, team_names
 
 PACKAGE = "marl_bridge"
 # The supervisor publishes /clock reliably with the team's depth and history, so the bag holds every tick
@@ -74,20 +74,21 @@ def team_typestore() -> Any:
 TAKE_BATCH = 256  # messages taken per executor wake-up at most, so one busy topic cannot starve the rest
 
 
-def recorded_topics(team: str, agents: list[str]) -> list[tuple[str, type, QoSProfile]]:
+def recorded_topics(names: TeamNames, agents: list[str]) -> list[tuple[str, type, QoSProfile]]:
     """Every topic of a team the recorder keeps (also what `ros2 bag record` is given in launch files)."""
+    agent_topic, team_topic = names.agent, names.team
     topics: list[tuple[str, type, QoSProfile]] = []
     for agent in agents:
-        topics += [(agent_topic(team, agent, "observation"), Observation, RECORD_QOS),
-                   (agent_topic(team, agent, "action"), ActionMsg, RECORD_QOS),
-                   (agent_topic(team, agent, "step_result"), StepResult, RECORD_QOS),
-                   (agent_topic(team, agent, "final_observation"), Observation, RECORD_QOS),
-                   (agent_topic(team, agent, "status"), ActorStatus, LATCHED_QOS),
-                   (agent_topic(team, agent, "stop"), ActionMsg, LATCHED_QOS)]  # the actor watchdog's
-    topics += [(team_topic(team, "run_header"), String, LATCHED_QOS),
-               (team_topic(team, "run_status"), String, LATCHED_QOS),
-               (team_topic(team, "safety_events"), SafetyEvent, EVENTS_OUT_QOS),
-               (team_topic(team, "episode_summary"), EpisodeSummary, RECORD_QOS),
+        topics += [(agent_topic(agent, "observation"), Observation, RECORD_QOS),
+                   (agent_topic(agent, "action"), ActionMsg, RECORD_QOS),
+                   (agent_topic(agent, "step_result"), StepResult, RECORD_QOS),
+                   (agent_topic(agent, "final_observation"), Observation, RECORD_QOS),
+                   (agent_topic(agent, "status"), ActorStatus, LATCHED_QOS),
+                   (agent_topic(agent, "stop"), ActionMsg, LATCHED_QOS)]  # the actor watchdog's
+    topics += [(team_topic("run_header"), String, LATCHED_QOS),
+               (team_topic("run_status"), String, LATCHED_QOS),
+               (team_topic("safety_events"), SafetyEvent, EVENTS_OUT_QOS),
+               (team_topic("episode_summary"), EpisodeSummary, RECORD_QOS),
                ("/clock", Clock, CLOCK_QOS)]  # simulation time, when a backend publishes it
     return topics
 
@@ -103,8 +104,8 @@ class RecorderNode(Node):
 
     needs_own_executor = True
 
-    def __init__(self, team: str, agents: list[str], bag_dir: str | Path) -> None:
-        super().__init__("recorder")
+    def __init__(self, team: str, agents: list[str], bag_dir: str | Path, namespace: str | None = None) -> None:
+        super().__init__("recorder", namespace=team if namespace is None else namespace)  # __ns overrides
         self._closed = True  # until the writer is open: destroy_node must not close what never opened
         self.bag_dir = Path(bag_dir)
         self.counts: Counter[str] = Counter()
@@ -114,7 +115,7 @@ class RecorderNode(Node):
         self._closed = False
         self.checkpoints = 0
         self._expected: tuple[int, int, Future] | None = None
-        topics = recorded_topics(team, agents)
+        topics = recorded_topics(team_names(self.get_namespace(), team), agents)
         for topic, msg_type, qos in topics:
             package = msg_type.__module__.split(".")[0]
             connection = self.writer.add_connection(topic, f"{package}/msg/{msg_type.__name__}",

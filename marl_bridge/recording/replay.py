@@ -121,7 +121,8 @@ def read_trace(bag: Path) -> Trace:
         if msgtype == "std_msgs/msg/String":
             if topic.endswith("/run_header") and trace.header is None:
                 trace.header = json.loads(msg.data)
-                action_topics = {f"/{trace.header['team']}/{ros_name(a)}/action": a for a in trace.header["agents"]}
+                root = topic[:-len("/run_header")]  # the team's namespace, under any pushed in front of it
+                action_topics = {f"{root}/{ros_name(a)}/action": a for a in trace.header["agents"]}
             elif topic.endswith("/run_status"):
                 trace.status = msg.data
         elif msgtype.endswith("/Observation"):

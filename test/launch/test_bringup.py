@@ -84,6 +84,7 @@ def test_sim_specs_apply_the_launch_arguments(tmp_path: Path) -> None:
     for spec in b.nodes:
         _check_spec(spec)
     assert [s.namespace for s in b.nodes[1:4]] == [f"pursuit/robot_{i}" for i in range(3)]
+    assert {b.nodes[0].namespace, b.nodes[4].namespace} == {"pursuit"}  # supervisor and recorder: the team's
 
 
 def test_hardware_specs_with_drivers_and_ros2_bag(tmp_path: Path) -> None:
@@ -98,6 +99,10 @@ def test_hardware_specs_with_drivers_and_ros2_bag(tmp_path: Path) -> None:
     assert "guard" not in {s.executable for s in unguarded.nodes}
     assert b.nodes[-1].cmd[:6] == ["ros2", "bag", "record", "-s", "mcap", "-o"]
     assert "/handoff/picker_0/observation" in b.nodes[-1].cmd
+    assert {s.namespace for s in b.nodes[:-1]} == {"handoff"}  # every team node in the team's namespace
+    pushed = hardware_team(CONFIG_DIR / "hardware_handoff.yaml", out_dir=str(tmp_path / "p"), recorder="ros2bag",
+                           record_dir=str(tmp_path / "pbag"), outer_ns="/site_a")
+    assert "/site_a/handoff/picker_0/observation" in pushed.nodes[-1].cmd  # a pushed namespace moves the bag's
     for spec in b.nodes:
         _check_spec(spec)
 
@@ -135,7 +140,7 @@ def test_sim_bringup_from_launch_command_lines_runs_to_a_run_card(tmp_path: Path
     before = descendants()
     procs = {s.name + s.namespace: subprocess.Popen(command(s, tmp_dir=tmp_path), env=os.environ.copy())
              for s in b.nodes}
-    supervisor = procs.pop("supervisor")
+    supervisor = procs.pop("supervisorpursuit")
     try:
         assert supervisor.wait(timeout=120) == 0  # the run ended on its own
     finally:
