@@ -102,6 +102,7 @@ setup(
     install_requires=[
         "ros-rclpy", "ros-rmw-fastrtps-cpp", "ros-std-msgs", "ros-builtin-interfaces",
         "ros-rosidl-default-runtime", "ros-rosgraph-msgs", "ros-std-srvs", "ros-geometry-msgs", "ros-nav-msgs",
+        "ros-visualization-msgs",
         "numpy", "gymnasium>=1.0", "pettingzoo>=1.24", "pyyaml", "tqdm", "rosbags>=0.10",
         "matplotlib", "mujoco>=3.2", "onnxruntime>=1.17", "mcap>=1.1",
     ],

@@ -25,6 +25,7 @@ from rclpy.task import Future
 
 from marl_bridge.envs.backends import backend as find_backend
 from marl_bridge.envs.episode import EpisodeRecord
+from marl_bridge.envs.robots.team_env import RobotTeamEnv
 from marl_bridge.envs.team import build_team
 from marl_bridge.msg import Action, ActorStatus
 from marl_bridge.nodes.params import config_from_node
@@ -33,6 +34,7 @@ from marl_bridge.nodes.team_out import TeamPublishers
 from marl_bridge.nodes.team_services import TeamServices
 from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, ros_names, team_names
 from marl_bridge.nodes.wire import WireError, parse_action
+from marl_bridge.nodes.world_view import WorldView
 from marl_bridge.recording.header import run_header
 from marl_bridge.recording.run_card import CardWriter
 from marl_bridge.team.card import run_card
@@ -77,6 +79,7 @@ class SupervisorNode(Node):
                                   header=run_header(cfg, team),
                                   signers=self.auth.observation_signers if self.auth else None)
         self.run = TeamRun(cfg, team, self.out, backend_used="" if self._robots_pending else cfg.env.backend)
+        self._view_world(team)
         self.done: Future = Future()
         self.started_at = time.monotonic()
         # Observations and actions travel as serialized bytes (nodes/wire.py); they are ordinary
@@ -101,6 +104,24 @@ class SupervisorNode(Node):
                                                 autostart=bool(cfg.safety.lost_after_steps))
         self.get_logger().info(f"team {names.root}: {len(self.agents)} agents of {cfg.env.entry_point} "
                                f"({team.api}); waiting for actors")
+
+    def _view_world(self, team: Any) -> None:
+        """A robot team world (simulated now, or the MuJoCo fallback of auto) shows its robots as ROS shows
+        robots: odometry, commands, markers (nodes/world_view.py)."""
+        if not isinstance(team.world, RobotTeamEnv):
+            return
+        run, index = self.run, {a: i for i, a in enumerate(team.world.possible_agents)}
+        seen: dict[str, int] = {}
+
+        def corrected() -> set[int]:  # robots whose shield interventions grew since the last view
+            now = {a: sum(c.values()) for a, c in run.shield.interventions.items()}
+            grew = {index[a] for a, n in now.items() if n > seen.get(a, 0) and a in index}
+            seen.update(now)
+            return grew
+        self.out.view = WorldView(self, self.names, lambda: run.world,
+                                  [self.ros_names[a] for a in team.world.possible_agents],
+                                  tuple(self.cfg.safety.shield.geofence))
+        self.out.view.corrected = corrected
 
     def _episode_done(self, on_episode: Callable[[EpisodeRecord], None] | None) -> Callable[[EpisodeRecord], None]:
         def done(rec: EpisodeRecord) -> None:

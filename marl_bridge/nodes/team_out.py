@@ -24,6 +24,7 @@ from marl_bridge.envs.team import Team
 from marl_bridge.msg import AgentSpec, EpisodeSummary, Observation, SafetyEvent, StepResult
 from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, STREAM_OUT_QOS, TeamNames
 from marl_bridge.nodes.wire import ObservationWriter
+from marl_bridge.nodes.world_view import WorldView
 from marl_bridge.recording.run_card import info_json
 from marl_bridge.safety.events import SafetyEventData
 from marl_bridge.trust.tags import Signer
@@ -68,6 +69,7 @@ class TeamPublishers:
                              self.obs_pubs[a].publish) for a in agents}
         self._result_msgs = {a: StepResult(agent=a) for a in agents}
         self._clock_msg = ClockMsg()
+        self.view: WorldView | None = None  # the simulated robots as ROS sees robots (set by the supervisor)
         for a in agents:
             obs, act = team.obs_codecs[a], team.act_codecs[a]
             self.spec_pubs[a].publish(AgentSpec(agent=a, observation_space=obs.json, action_space=act.json,
@@ -150,6 +152,8 @@ class TeamPublishers:
         """Simulated worlds publish their physics time on /clock (nodes may run with use_sim_time)."""
         self._clock_msg.clock.sec, self._clock_msg.clock.nanosec = divmod(round(seconds * 1e9), 1_000_000_000)
         self.clock_pub.publish(self._clock_msg)
+        if self.view is not None:
+            self.view.publish(seconds)
 
     def run_status(self, status: str) -> None:
         self.status_pub.publish(String(data=status))

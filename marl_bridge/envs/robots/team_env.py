@@ -165,6 +165,10 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
         odometry reports, on the MuJoCo world and on hardware alike."""
         return self.body.poses(), self.body.twists()
 
+    def commanded(self) -> np.ndarray:
+        """The body commands (vx, vy, wz) last sent to every robot (zero for robots out of the episode)."""
+        return self._cmd
+
     def to_body(self, actions: np.ndarray) -> np.ndarray:
         return self.limits.to_body(actions)
 
