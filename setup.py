@@ -111,7 +111,10 @@ setup(
         # both pygame and pygame-ce makes them overwrite each other's files, so only pygame-ce is named.
         "envs": ["mpe2"],
         # pymunk: pettingzoo.butterfly (pistonball, knights_archers_zombies), the image envs the tests run
-        "test": ["pytest", "hypothesis", "ruff", "mpe2", "mcap", "mcap-ros2-support", "pyroute2", "onnx", "pymunk"],
+        # `marl-bridge replay BAG --video DIR`: H.264 through imageio-ffmpeg's own ffmpeg binary
+        "video": ["imageio-ffmpeg>=0.5"],
+        "test": ["pytest", "hypothesis", "ruff", "mpe2", "mcap", "mcap-ros2-support", "pyroute2", "onnx", "pymunk",
+                 "imageio-ffmpeg>=0.5"],
         # `marl-bridge train`: TorchRL's MAPPO/IPPO parts (docs/training.md). torch comes from the
         # Makefile's TORCH pin first where a CPU build is wanted: a bare `torch` from PyPI is a CUDA build.
         "train": ["torch>=2.5", "torchrl>=0.14,<0.15", "tensordict>=0.14,<0.15", "onnx"],

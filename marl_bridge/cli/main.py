@@ -85,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("replay", help="check that a recorded bag reproduces (exit 1 at the first divergence)")
     rep.add_argument("bag", type=Path)
     rep.add_argument("--card", type=Path, help="run card (default: run_card.json beside or in the bag)")
+    rep.add_argument("--video", type=Path, metavar="DIR",
+                     help="also render an MP4 per episode into DIR, offscreen (needs marl_bridge[video])")
 
     ev = sub.add_parser("eval", help="run fixed-seed evaluation panels; per-agent JSON report, PNG and table")
     ev.add_argument("config", type=Path, help="eval file (base config + panels)")
@@ -236,7 +238,7 @@ def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str])
     from marl_bridge.nodes.spin import ros_session, spin_until
     from marl_bridge.nodes.supervisor import SupervisorNode
     from marl_bridge.recording.run_card import CardWriter, write_run_card
-    from marl_bridge.recording.trajectory import write_episode_pictures
+    from marl_bridge.recording.trajectory import write_run_pictures
 
     with ros_session(ros_args or None) as stop:
         node = SupervisorNode(config_parameters(cfg) if cfg else None, topology="external",
@@ -249,7 +251,7 @@ def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str])
         executor.add_node(node)
         card = node.done.result() if spin_until(executor, node.done, stop) else node.interrupt("signal")
         node.flush()
-        card["pictures"] = write_episode_pictures(node.traces, node.frames, out)
+        card["pictures"] = write_run_pictures(node.traces, card, out)
         print(f"run card: {write_run_card(card, out)}")
         node.destroy_node()
     return exit_code(card["status"])
@@ -277,12 +279,16 @@ def cmd_record(cfg: RunConfig, bag: Path, ros_args: list[str]) -> int:
     return 0
 
 
-def cmd_replay(bag: Path, card_path: Path | None) -> int:
+def cmd_replay(bag: Path, card_path: Path | None, video: Path | None = None) -> int:
+    if video is not None:
+        from marl_bridge.recording.video import prepare_offscreen
+
+        prepare_offscreen()  # before anything imports MuJoCo
     from marl_bridge.recording.replay import BagError, load_card, replay
 
     try:
         card, path = load_card(bag, card_path)
-        report = replay(bag, card)
+        report = replay(bag, card, video)
     except BagError as exc:
         print(f"marl-bridge: cannot replay: {exc}", file=sys.stderr)
         return EXIT_BAD_BAG
@@ -296,6 +302,8 @@ def cmd_replay(bag: Path, card_path: Path | None) -> int:
     partial = f" and {report.unfinished} steps of an unfinished episode" if report.unfinished else ""
     print(f"reproduced: {report.episodes} episodes, {report.steps} joint steps{partial}; every observation, "
           f"action, reward, return, ending, fallback flag, info and summary ({source})")
+    if report.videos:
+        print(f"video: {len(report.videos)} MP4 file(s) in {video}: {', '.join(report.videos)}")
     return 0
 
 
@@ -386,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "eval":
             return cmd_eval(args.config, writable_dir(args.out, "--out"))
         if args.command == "replay":
-            return cmd_replay(args.bag, args.card)
+            return cmd_replay(args.bag, args.card, args.video and writable_dir(args.video, "--video"))
         if args.command == "record":
             return cmd_record(_load(args.config), args.out, ros_args)
         if args.command == "driver":

@@ -36,7 +36,7 @@ from marl_bridge.nodes.params import config_parameters
 from marl_bridge.nodes.spin import StopRequest, ros_session, spin_forever, spin_until
 from marl_bridge.nodes.supervisor import SupervisorNode
 from marl_bridge.nodes.topics import agent_ns
-from marl_bridge.recording.trajectory import write_episode_pictures
+from marl_bridge.recording.trajectory import write_run_pictures
 from marl_bridge.team.run import Phase
 
 
@@ -174,7 +174,7 @@ def _run_in_session(cfg: RunConfig, out_dir: Path, stop: StopRequest,
             executor.spin_until_future_complete(drain(card), timeout_sec=drain_timeout_s)
         if rclpy.ok():
             supervisor.flush()
-        card["pictures"] = write_episode_pictures(supervisor.traces, supervisor.frames, out_dir)
+        card["pictures"] = write_run_pictures(supervisor.traces, card, out_dir)
         return card
     finally:
         _stop_children(children)

@@ -135,9 +135,6 @@ class SupervisorNode(Node):
     def traces(self) -> list[dict[str, Any]]:
         return self.run.traces
 
-    @property
-    def frames(self) -> list[tuple[int, Any]]:
-        return self.run.frames
 
     # -- startup -------------------------------------------------------------------------------
     def _on_status(self, msg: ActorStatus) -> None:

@@ -31,6 +31,7 @@ from marl_bridge.envs.team import build_team
 from marl_bridge.nodes.topics import ros_name
 from marl_bridge.nodes.wire import Parsed
 from marl_bridge.recording.run_card import info_json
+from marl_bridge.recording.video import EpisodeVideos
 from marl_bridge.team.clock import FakeClock
 from marl_bridge.team.run import QuietOutlet, TeamRun
 
@@ -167,6 +168,7 @@ class _Replayer(QuietOutlet):
         self.seen_obs: set[tuple[int, int, str]] = set()
         self.seen_results: set[tuple[int, int]] = set()
         self.cut_at: tuple[int, int] | None = None  # a cut bag: its data ends at (episode, step)
+        self.video: EpisodeVideos | None = None  # frames of every state the replay reaches (--video)
 
     def at_cut(self, episode: int, step: int) -> bool:
         """Is what is missing at (episode, step) the end of a cut bag's readable data (then the replay
@@ -201,6 +203,8 @@ class _Replayer(QuietOutlet):
             if not self._compare(agent, episode, step, "observation", recorded, data):
                 return None
         self.due = (episode, step, dict(encoded))
+        if self.video is not None:  # the state the agents observe now, checked against the bag above
+            self.video.frame(episode)
         return None
 
     def results(self, episode: int, step: int, results: list[AgentResult], actions: dict[str, Any]) -> None:
@@ -234,6 +238,8 @@ class _Replayer(QuietOutlet):
 
     def episode_end(self, rec: EpisodeRecord) -> None:
         assert self.run is not None
+        if self.video is not None:  # the episode's last state
+            self.video.frame(rec.episode)
         if rec.episode >= len(self.episodes):
             return  # an unfinished episode of a cut bag: replayed as far as it goes
         summary = self.episodes[rec.episode]
@@ -260,10 +266,12 @@ class ReplayReport:
     unfinished: int  # steps of an unfinished last episode (a cut bag) replayed as well
     cut: str  # where a damaged bag stopped being readable ("" for a whole bag)
     header: bool  # the config came from the bag's run header (not from a run card)
+    videos: list[str] = field(default_factory=list)  # MP4 files written (--video)
 
 
-def replay(bag: Path, card: dict[str, Any] | None = None) -> ReplayReport:
-    """Replay `bag` through the team core; the card, if given, must agree with the bag."""
+def replay(bag: Path, card: dict[str, Any] | None = None, video_dir: Path | None = None) -> ReplayReport:
+    """Replay `bag` through the team core; the card, if given, must agree with the bag. With `video_dir`,
+    also render every state the replay reaches into one MP4 per episode there (recording/video.py)."""
     trace = read_trace(bag)
     if trace.header is not None:
         config, source = trace.header["config"], f"run header of {bag}"
@@ -297,8 +305,20 @@ def replay(bag: Path, card: dict[str, Any] | None = None) -> ReplayReport:
     runs = len(finished) + (1 if unfinished else 0)
     cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, episodes=runs),
                               supervisor=dataclasses.replace(cfg.supervisor, mode="lockstep"))
-    team = build_team(cfg)
+    if video_dir is not None:  # rendering changes no state: the comparisons below still hold every message
+        cfg = dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, kwargs={**cfg.env.kwargs,
+                                                                               "render_mode": "rgb_array"}))
+    try:
+        team = build_team(cfg)
+    except ConfigError as exc:
+        if video_dir is None:
+            raise
+        raise ConfigError(f"--video needs an env that renders with render_mode='rgb_array': {exc}") from None
     replayer = _Replayer(trace, finished, team.act_codecs)
+    if video_dir is not None:
+        fps = 1.0 / team.world.control_period_s if team.world is not None else \
+            float(team.env.metadata.get("render_fps", 20))
+        replayer.video = EpisodeVideos(video_dir, fps, (team.world or team.env).render)
     if unfinished:
         replayer.cut_at = (last_ep, max(step for ep, step in trace.results if ep == last_ep))
     clock = FakeClock()
@@ -338,6 +358,7 @@ def replay(bag: Path, card: dict[str, Any] | None = None) -> ReplayReport:
                 clock.advance(deadline)
                 run.poll()
     finally:
+        videos = replayer.video.close() if replayer.video is not None else []
         team.env.close()
     if replayer.divergence is None:
         extra = sorted(set(trace.observations) - replayer.seen_obs)
@@ -351,7 +372,7 @@ def replay(bag: Path, card: dict[str, Any] | None = None) -> ReplayReport:
                                              "recorded", "never produced by the replay")
     steps = sum(s.steps for s in finished)
     return ReplayReport(replayer.divergence, len(finished), steps, run.step_index if unfinished else 0, trace.cut,
-                        trace.header is not None)
+                        trace.header is not None, videos)
 
 
 def load_card(bag: Path, card_path: Path | None) -> tuple[dict[str, Any] | None, Path | None]:

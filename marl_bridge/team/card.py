@@ -54,7 +54,6 @@ def run_card(run: TeamRun, *, topology: str, ros_names: dict[str, str]) -> dict[
         "unauthenticated_observations": run.stats.unauthenticated,  # per agent: dropped by its actor
         "action_latency_ms": {a: run.stats.latency_ms(a) for a in agents},
         "sim_time_s": run.world.sim_time if run.world is not None else None,
-        "frames": run.frames_note or (f"{len(run.frames)} frame(s)" if run.frames else None),
         "timing": run.stats.timing(ledger.steps, run.clock()),
         "env_settings": run.world.settings if run.world is not None else None,  # every effective env argument
         "config": cfg.to_dict(),

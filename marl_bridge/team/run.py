@@ -35,7 +35,7 @@ from marl_bridge.team.liveness import Liveness
 from marl_bridge.team.settlement import Settlement
 from marl_bridge.team.stats import RunStats
 
-PICTURES = 8  # robot worlds: trajectory plots (and frames) of the first episodes, plus the latest trajectory
+PICTURES = 8  # robot worlds: trajectory plots of the first episodes, plus the latest trajectory
 
 
 class Phase(Enum):
@@ -102,8 +102,6 @@ class TeamRun:
         self.foreigners: list[dict[str, Any]] = []  # foreign publishers on the robots' topics, as found
         self.ledger = EpisodeLedger(cfg.run.card_episodes)  # every episode counted; the last ones kept whole
         self.traces: list[dict[str, Any]] = []  # per episode, from robot worlds
-        self.frames: list[tuple[int, Any]] = []
-        self.frames_note = ""
         self.ready: dict[str, str] = {}  # agent -> policy its actor reported
         self.episode_index = -1
         self.step_index = 0
@@ -339,20 +337,18 @@ class TeamRun:
             self._begin_episode()
 
     def _keep_artifacts(self, rec: EpisodeRecord) -> None:
-        """Trajectory and a rendered frame, from robot worlds: for the first PICTURES episodes, and the
-        latest episode's trajectory (memory stays bounded however long the run)."""
+        """The trajectory of robot worlds, for the first PICTURES episodes and the latest one (memory stays
+        bounded however long the run). Nothing is rendered here: video comes after the run, from the bag
+        (`marl-bridge replay BAG --video DIR`), never inside the team's loop."""
         if self.world is None:
             return
-        trace = {"episode": rec.episode, "seed": rec.seed, **self.world.episode_trace()}
+        ending = "terminated" if all(rec.terminated.values()) else \
+            "truncated" if any(rec.truncated.values()) else "ended"
+        trace = {"episode": rec.episode, "seed": rec.seed, "ending": ending, **self.world.episode_trace()}
         if len(self.traces) > PICTURES:
             self.traces[-1] = trace
         else:
             self.traces.append(trace)
-        if self.world.render_mode == "rgb_array" and not self.frames_note and len(self.frames) < PICTURES:
-            try:
-                self.frames.append((rec.episode, self.world.render()))
-            except RuntimeError as exc:
-                self.frames_note = f"skipped: {exc}"
 
     def finish(self, status: str) -> None:
         if self.phase is Phase.FINISHED:

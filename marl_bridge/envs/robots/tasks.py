@@ -128,6 +128,7 @@ class TeamTask:
     """Base of the robot-team tasks. Subclasses say where robots start, what they see and earn."""
 
     name = "team_task"
+    goal = "done"  # what reaching the task's end is called (plot titles)
     reward_definition = ""
 
     def __init__(self, agents: list[str], *, arena_half: float, sensing_radius: float, max_neighbours: int,
@@ -177,6 +178,7 @@ class PursuitTask(TeamTask):
     `capture_radius` of it at once. The target flees from the robots it senses and from the walls."""
 
     name = "pursuit"
+    goal = "captured"
     extra_features = 3  # target (dx, dy, visible)
 
     def __init__(self, agents: list[str], *, capture_radius: float, capture_robots: int, target_speed: float,
@@ -266,6 +268,7 @@ class HandoffTask(TeamTask):
     """
 
     name = "handoff"
+    goal = "delivered"
     extra_features = 8  # role, has_item, stage; subgoal (dx, dy); partner (dx, dy, visible)
 
     def __init__(self, agents: list[str], *, zone_radius: float, pick_radius: float, pick_bonus: float,

@@ -205,7 +205,8 @@ class RobotTeamEnv(ParallelEnv[str, np.ndarray, np.ndarray]):
                 "robots": np.array(self._trace), "target": np.array(self._target_trace) if self._target_trace else None,
                 "markers": [(m.name, m.pos, m.radius, m.rgba) for m in self.task.markers() if not m.mocap],
                 "obstacles": self.task.obstacles, "robot_radius": self.body.robot_radius,
-                "backend": self.backend, "task": self.task.name}
+                "backend": self.backend, "task": self.task.name, "goal": self.task.goal,
+                "period_s": self.body.control_period_s}
 
     def _sync_markers(self) -> None:
         for name, xy in self.task.moving_markers().items():
