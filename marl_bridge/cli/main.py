@@ -218,7 +218,7 @@ def cmd_run(cfg: RunConfig, out: Path, progress: bool, record: Path | None = Non
     card = run_team(cfg, out, on_episode=on_episode, extra_nodes=extra_nodes,
                     drain=(lambda c: recorders[0].expect(c)) if record is not None else None, external=external)
     if recorders:
-        card["recording"] = recorders[0].close()
+        card["recording"] = {**(card.get("recording") or {}), **recorders[0].close()}
     if bar is not None:
         bar.close()
     path = write_run_card(card, out)

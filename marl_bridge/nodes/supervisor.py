@@ -12,6 +12,7 @@ files configure it the same way.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.task import Future
+from std_msgs.msg import String
 
 from marl_bridge.envs.backends import backend as find_backend
 from marl_bridge.envs.episode import EpisodeRecord
@@ -90,6 +92,10 @@ class SupervisorNode(Node):
                                                         LATCHED_QOS) for a in self.agents}
         run = self.run
         self.operator_services = TeamServices(self, names, run, self.auth)  # operator services, the e-stop topic
+        # recorders announce themselves (latched): the card says where the bag is, and one that leaves the
+        # graph mid-run is a recorder_lost event
+        self.recorders: dict[str, dict[str, Any]] = {}
+        self.recorder_sub = self.create_subscription(String, names.team("recorder"), self._on_recorder, LATCHED_QOS)
         # Timers run on the steady clock: with use_sim_time the node clock follows /clock, which this node
         # advances itself. The deadline is checked periodically (a quarter deadline, at most 50 ms): a
         # one-shot timer re-armed every step measured as the bridge's largest per-step overhead.
@@ -102,6 +108,7 @@ class SupervisorNode(Node):
         self.ready_timer = self.create_timer(0.02, self._check_ready, clock=steady)
         self.liveness_timer = self.create_timer(0.25, self._check_graph, clock=steady,
                                                 autostart=bool(cfg.safety.lost_after_steps))
+        self.recorder_timer = self.create_timer(0.25, self._check_recorders, clock=steady, autostart=False)
         self.get_logger().info(f"team {names.root}: {len(self.agents)} agents of {cfg.env.entry_point} "
                                f"({team.api}); waiting for actors")
 
@@ -205,6 +212,25 @@ class SupervisorNode(Node):
         for topic, node in watch.check(self._publishers_of([*watch.cmd_topics, *watch.odom_topics])):
             self.run.foreign_publisher(topic, node)
 
+    def _on_recorder(self, msg: String) -> None:
+        try:
+            info = json.loads(msg.data)
+            node = str(info["node"])
+        except (ValueError, KeyError, TypeError):
+            self.get_logger().warning(f"unreadable recorder announcement on {self.names.team('recorder')}")
+            return
+        self.recorders[node] = {k: info[k] for k in ("bag", "storage") if k in info}
+        self.recorder_timer.reset()
+
+    def _check_recorders(self) -> None:
+        if self.run.finished:
+            return
+        present = {f"{ns.rstrip('/')}/{name}" for name, ns in self.get_node_names_and_namespaces()}
+        for node, info in self.recorders.items():
+            if node not in present and not info.get("lost"):
+                info["lost"] = True
+                self.run.recorder_left(node)
+
     def _check_graph(self) -> None:
         for agent in self.agents:
             if self.action_subs[agent].get_publisher_count() == 0:
@@ -229,7 +255,7 @@ class SupervisorNode(Node):
         return callback
 
     def _ended(self, status: str) -> None:
-        for timer in (*self.timers_, self.ready_timer, self.liveness_timer):
+        for timer in (*self.timers_, self.ready_timer, self.liveness_timer, self.recorder_timer):
             timer.cancel()
         self.get_logger().info(f"run {status}: {self.run.ledger.count} episodes")
         card = self.run_card()
@@ -243,6 +269,9 @@ class SupervisorNode(Node):
         card = run_card(self.run, topology=self.topology, ros_names=self.ros_names)
         card["episodes_file"] = self.card_writer.episodes_file if self.card_writer is not None else None
         card["authenticated"] = self.auth is not None
+        if self.recorders:  # a recorder of its own (launch, `marl-bridge record`); `run --record` adds its counts
+            (node, info), *_ = self.recorders.items()
+            card["recording"] = {**info, "recorder": node, "lost": self.run.recorder_lost or None}
         return card
 
     def flush(self, timeout_s: float = 5.0) -> bool:

@@ -21,11 +21,13 @@ not paced to the recorder.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from rclpy.event_handler import PublisherEventCallbacks
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from rclpy.task import Future
@@ -115,7 +117,17 @@ class RecorderNode(Node):
         self._closed = False
         self.checkpoints = 0
         self._expected: tuple[int, int, Future] | None = None
-        topics = recorded_topics(team_names(self.get_namespace(), team), agents)
+        names = team_names(self.get_namespace(), team)
+        topics = recorded_topics(names, agents)
+        # who records, and where: the supervisor puts it on the run card and notices when this node leaves
+        # (latched, and again to every reader that matches: a latched sample for a reader that matched after
+        # it was written was seen to arrive only much later)
+        self._announcement = String(data=json.dumps({"bag": str(self.bag_dir.resolve()), "storage": "mcap",
+                                                     "node": self.get_fully_qualified_name()}))
+        self.announce = self.create_publisher(
+            String, names.team("recorder"), LATCHED_QOS,
+            event_callbacks=PublisherEventCallbacks(matched=self._announce_to_new_readers))
+        self.announce.publish(self._announcement)
         for topic, msg_type, qos in topics:
             package = msg_type.__module__.split(".")[0]
             connection = self.writer.add_connection(topic, f"{package}/msg/{msg_type.__name__}",
@@ -123,6 +135,10 @@ class RecorderNode(Node):
             subs: list[Any] = []
             subs.append(self.create_subscription(msg_type, topic, self._writer_for(topic, connection, subs), qos,
                                                  raw=True))
+
+    def _announce_to_new_readers(self, info: Any) -> None:
+        if info.current_count_change > 0:
+            self.announce.publish(self._announcement)
 
     def _writer_for(self, topic: str, connection: Any, subs: list[Any]) -> Any:
         # on disk at once: every summary (kill safety, see above) and the run header, which a bag needs to

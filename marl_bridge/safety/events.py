@@ -29,6 +29,7 @@ KINDS: dict[str, tuple[int, str, str]] = {
     "actor_rejoined": (0, "timing", "a lost actor answers again"),
     "unauthenticated": (2, "security", "a message or request unsigned, signed with another key, or replayed: dropped"),
     "foreign_publisher": (3, "security", "a node outside the team publishes on a robot's cmd_vel or odom"),
+    "recorder_lost": (2, "recording", "the run's recorder left the graph: its bag ends there; the run goes on"),
     "events_suppressed": (1, "evaluation", "more events of one kind than the rate limit: counted, not all published"),
 }
 SEVERITY_NAMES = ("info", "warn", "error", "fatal")

@@ -99,6 +99,7 @@ class TeamRun:
         self.liveness = Liveness(self.agents, cfg.safety.lost_after_steps)
         self.latch = EStopLatch()
         self.grants = Grants()
+        self.recorder_lost: list[dict[str, Any]] = []  # recorders that left mid-run: where their bags end
         self.foreigners: list[dict[str, Any]] = []  # foreign publishers on the robots' topics, as found
         self.ledger = EpisodeLedger(cfg.run.card_episodes)  # every episode counted; the last ones kept whole
         self.traces: list[dict[str, Any]] = []  # per episode, from robot worlds
@@ -242,6 +243,15 @@ class TeamRun:
                                   f"node {node} publishes on {topic}; only the team may"))
         if self.cfg.safety.foreign_publisher == "estop":
             self.engage(f"foreign publisher {node} on {topic}")
+
+    def recorder_left(self, node: str) -> None:
+        """A recorder of this run left the graph (killed, crashed, its disk full): its bag ends here. Said and
+        kept on the card; the run goes on (its card and episodes.jsonl keep what it does)."""
+        self.recorder_lost.append({"node": node, "episode": self.episode_index, "step": self.step_index,
+                                   "wall_s": self._wall()})
+        self.desk(SafetyEventData("recorder_lost", "", self.episode_index, self.step_index,
+                                  f"recorder {node} left: its bag ends near episode {self.episode_index} step "
+                                  f"{self.step_index}"))
 
     def unauthenticated(self, agent: str, detail: str) -> None:
         """A message or request without a valid tag, or replayed: dropped before anything acts on it."""

@@ -48,6 +48,8 @@ def test_sim_launch_runs_the_mujoco_team_to_a_run_card(tmp_path: Path) -> None:
     assert card["status"] == "complete" and card["agents"] == ["robot_0", "robot_1"]
     assert all(p["reported"] != "not ready" for p in card["policies"].values())  # every actor came up
     assert (tmp_path / "bag" / "metadata.yaml").exists()
+    assert card["recording"]["bag"] == str((tmp_path / "bag").resolve())  # the launch's recorder, on the card
+    assert card["recording"]["recorder"] == "/pursuit/recorder" and card["recording"]["lost"] is None
     assert descendants() <= before  # nothing left running
 
 

@@ -1,0 +1,74 @@
+"""A recorder that dies mid-run is noticed: a recorder_lost event, and the run card says where its bag is
+and where it ends; the run itself goes on."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import CONFIG_DIR
+from rclpy.experimental import EventsExecutor
+from rclpy.node import Node
+from rclpy.task import Future
+from std_msgs.msg import String
+
+from marl_bridge.msg import SafetyEvent
+from marl_bridge.nodes.spin import ros_session, spin_until
+from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, team_topic
+
+pytestmark = pytest.mark.ros
+
+
+def _cli(*args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-P", "-m", "marl_bridge.cli", *args], env=os.environ.copy(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_a_killed_recorder_is_an_event_and_on_the_card(tmp_path: Path) -> None:
+    config = CONFIG_DIR / "mujoco_pursuit.yaml"
+    recorder = _cli("record", "--config", str(config), "--out", str(tmp_path / "bag"))
+    run = _cli("run", str(config), "--episodes", "100000", "--out", str(tmp_path / "out"), "--no-progress")
+    announced, lost = Future(), Future()
+    try:
+        with ros_session([]) as stop:
+            watcher = Node("recorder_watch")
+            watcher.create_subscription(String, team_topic("pursuit", "recorder"),
+                                        lambda m: announced.done() or announced.set_result(json.loads(m.data)),
+                                        LATCHED_QOS)
+            watcher.create_subscription(SafetyEvent, team_topic("pursuit", "safety_events"),
+                                        lambda m: m.kind == "recorder_lost" and not lost.done()
+                                        and lost.set_result(m), EVENTS_QOS)
+            executor = EventsExecutor()
+            executor.add_node(watcher)
+            give_up = threading.Timer(120.0, stop.set)
+            give_up.start()
+            try:
+                assert spin_until(executor, announced, stop), "the recorder never announced itself"
+                recorder.send_signal(signal.SIGKILL)  # no chance to close its bag
+                assert spin_until(executor, lost, stop), "the supervisor never noticed the recorder leave"
+            finally:
+                give_up.cancel()
+                executor.remove_node(watcher)
+                watcher.destroy_node()
+                executor.shutdown()
+        run.send_signal(signal.SIGINT)
+        assert run.wait(timeout=60) == 130
+    finally:
+        for proc in (recorder, run):
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+    assert announced.result()["bag"] == str((tmp_path / "bag").resolve())
+    assert "recorder /pursuit/recorder left" in lost.result().detail
+    card = json.loads((tmp_path / "out" / "run_card.json").read_text())
+    assert card["recording"]["bag"] == str((tmp_path / "bag").resolve())
+    assert card["recording"]["recorder"] == "/pursuit/recorder"
+    (gone,) = card["recording"]["lost"]
+    assert gone["node"] == "/pursuit/recorder" and gone["episode"] >= 0
+    assert card["safety_events"]["by_agent"]["<team>"]["recorder_lost"] == 1
