@@ -33,7 +33,7 @@ $(VENV)/.wheel: $(SOURCES)
 
 $(VENV)/.installed: $(VENV)/.wheel
 	$(PY) -m pip install -q --force-reinstall --no-deps "$(WHEEL)"
-	$(PY) -m pip install -q "marl_bridge[test,envs] @ file://$(abspath $(WHEEL))"
+	$(PY) -m pip install -q "marl_bridge[test,envs,video] @ file://$(abspath $(WHEEL))"
 	touch $@
 
 # The train extra (torch, TorchRL): `marl-bridge train`, and the tests, which train for real.
