@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself (the b
 import bench_results
 
 from marl_bridge.cli.team import run_team
+from marl_bridge.codec import Flat
 from marl_bridge.config import RunConfig, load, with_overrides
 from marl_bridge.nodes.wire import ActionWriter, ObservationWriter, parse_action, parse_observation
 from marl_bridge.trust.keys import Key, new_team_key
@@ -41,7 +42,7 @@ N = 8
 
 def per_message() -> dict[str, float]:
     key = Key(b"k" * 32)
-    obs, act = array("d", [0.1, 0.2, 0.3, 0.4]), array("d", [0.5, -0.5])
+    obs, act = Flat(f32=array("f", [0.1, 0.2, 0.3, 0.4])), Flat(f32=array("f", [0.5, -0.5]))
     plain_o, plain_a = ObservationWriter("robot_0", 1), ActionWriter("robot_0", 2)
     signed_o, signed_a = ObservationWriter("robot_0", 1, Signer(key, OBSERVATION)), ActionWriter(
         "robot_0", 2, Signer(key, ACTION))

@@ -39,7 +39,6 @@ import signal
 import subprocess
 import sys
 import time
-from array import array
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,7 @@ from rclpy.node import Node
 from rclpy.task import Future
 
 from marl_bridge.cli.team import die_with_parent, run_team
-from marl_bridge.codec import SpaceCodec
+from marl_bridge.codec import Flat, SpaceCodec, flat_of_message, set_message_data
 from marl_bridge.config import (
     EnvConfig,
     FallbackConfig,
@@ -185,9 +184,10 @@ class HandSupervisor(Node):
     def publish(self, obs: dict[str, Any]) -> None:
         self.actions = {}
         for agent in self.env.agents:
-            data = array("d", self.codec[agent].encode(obs[agent]).tobytes())
-            self.pubs[agent].publish(self.writers[agent](0, 0, self.episode, self.step, data) if self.raw else
-                                     Observation(agent=agent, episode=self.episode, step=self.step, data=data))
+            flat = self.codec[agent].pack(obs[agent])  # each value in its own dtype, as the bridge sends it
+            self.pubs[agent].publish(self.writers[agent](0, 0, self.episode, self.step, flat) if self.raw else
+                                     set_message_data(Observation(agent=agent, episode=self.episode, step=self.step),
+                                                      flat))
 
     def on_raw_action(self, raw: bytes) -> None:
         self.on_action(parse_action(raw))
@@ -195,7 +195,8 @@ class HandSupervisor(Node):
     def on_action(self, msg: Action | Parsed) -> None:
         if msg.step != self.step or msg.episode != self.episode:
             return  # an answer to a re-sent first observation
-        self.actions[msg.agent] = self.act[msg.agent].decode(np.frombuffer(msg.data, dtype=np.float64))
+        flat = msg.flat if isinstance(msg, Parsed) else flat_of_message(msg)
+        self.actions[msg.agent] = self.act[msg.agent].unpack(flat)
         if len(self.actions) == len(self.env.agents):
             self.stamps.mark()
             obs, *_ = self.env.step(self.actions)
@@ -208,17 +209,17 @@ class HandSupervisor(Node):
 
 
 class HandActor(Node):
-    def __init__(self, agent: str, action: np.ndarray, raw: bool) -> None:
+    def __init__(self, agent: str, action: Flat, raw: bool) -> None:
         super().__init__("hand_actor", namespace=f"/{TEAM}/{agent}")
         self.agent = agent
-        self.data = array("d", action.tobytes())
+        self.data = action
         self.writer = ActionWriter(agent, 0).pack
         self.pub = self.create_publisher(Action, agent_topic(TEAM, agent, "action"), STREAM_QOS)
         self.create_subscription(Observation, agent_topic(TEAM, agent, "observation"),
                                  self.on_raw_obs if raw else self.on_obs, STREAM_QOS, raw=raw)
 
     def on_obs(self, msg: Observation) -> None:
-        self.pub.publish(Action(agent=self.agent, episode=msg.episode, step=msg.step, data=self.data))
+        self.pub.publish(set_message_data(Action(agent=self.agent, episode=msg.episode, step=msg.step), self.data))
 
     def on_raw_obs(self, raw: bytes) -> None:
         msg = parse_observation(raw)
@@ -226,7 +227,7 @@ class HandActor(Node):
 
 
 def hand_actors(env: Any, agents: list[str], raw: bool) -> list[HandActor]:
-    return [HandActor(a, SpaceCodec(env.action_space(a)).encode(zero_action(env.action_space(a))), raw)
+    return [HandActor(a, SpaceCodec(env.action_space(a)).pack(zero_action(env.action_space(a))), raw)
             for a in agents]
 
 

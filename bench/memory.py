@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_results import write
 
+from marl_bridge.codec import Flat
 from marl_bridge.config import load
 from marl_bridge.envs.team import build_team
 from marl_bridge.nodes.wire import Parsed
@@ -45,7 +46,7 @@ def run(steps: int, every: int = 10_000) -> dict[str, float]:
     out = Answering()
     team_run = TeamRun(cfg, team, out, clock=FakeClock())
     layouts = {a: team.act_codecs[a].layout for a in team.agents}
-    action = array("d", [0.1, -0.1])
+    action = Flat(f32=array("f", [0.1, -0.1]))
     team_run.start([])
     marks: list[int] = []
     tracemalloc.start()

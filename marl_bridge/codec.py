@@ -1,14 +1,19 @@
-"""Gymnasium spaces <-> the flat float64 data of Observation and Action messages.
+"""Gymnasium spaces <-> the typed data of Observation and Action messages, and a float64 view for math.
 
-A space is flattened leaf by leaf (Dict in key order, Tuple in index order) into one float64 vector.
-float64 holds every float16/32/64 value and every integer up to 2**53 exactly, so a round trip is
-bit-exact; integers beyond that range raise `CodecError` instead of being silently rounded.
+On the wire (`pack`, `unpack`, `unpack_checked`) a value travels in its own dtype: the space is walked
+leaf by leaf (Dict in key order, Tuple in index order) and each leaf goes, flattened, to the message
+sequence of its kind (`Flat`): float64 to `data`, float32 and float16 to `data_f32`, uint8 and bool to
+`data_u8` (images as bytes), every other integer (Discrete, MultiDiscrete, integer Boxes) to
+`data_i64`, exactly. So an image costs its bytes, not eight times them, and int64 values travel whole.
+For arithmetic (shield, fallbacks) `encode`/`decode` give the old float64 flattening, exact for every
+float and for integers up to 2**53 (beyond that `CodecError`, never a silent rounding).
 Spaces also travel as JSON (`space_to_json`), so an actor needs no copy of the environment, and each
 space has a `layout` id (crc32 of that JSON) that messages carry to catch mismatched peers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zlib
 from array import array
@@ -19,6 +24,81 @@ import numpy as np
 from gymnasium import spaces
 
 EXACT_INT_LIMIT = 2**53
+CHANNELS = ("f64", "i64", "f32", "u8")  # the wire's sequences, in message order
+_TYPECODE = {"f64": "d", "i64": "q", "f32": "f"}
+_NUMPY = {"f64": np.dtype("<f8"), "i64": np.dtype("<i8"), "f32": np.dtype("<f4"), "u8": np.dtype("u1")}
+
+
+def channel_of(dtype: np.dtype) -> str:
+    """The message sequence a leaf of this dtype travels in."""
+    if dtype == np.float64:
+        return "f64"
+    if dtype.kind == "f":
+        return "f32"  # float16 and float32: float32 holds both exactly
+    if dtype == np.uint8 or dtype == np.bool_:
+        return "u8"
+    return "i64"
+
+
+class Flat:
+    """A value as a message carries it: one typed sequence per kind of leaf (see CHANNELS)."""
+
+    __slots__ = ("f32", "f64", "i64", "u8")
+
+    def __init__(self, f64: array | None = None, i64: array | None = None, f32: array | None = None,
+                 u8: bytes = b"") -> None:
+        self.f64 = f64 if f64 is not None else array("d")
+        self.i64 = i64 if i64 is not None else array("q")
+        self.f32 = f32 if f32 is not None else array("f")
+        self.u8 = u8
+
+    def buffers(self) -> tuple[Any, Any, Any, Any]:
+        return self.f64, self.i64, self.f32, self.u8
+
+    def sizes(self) -> tuple[int, int, int, int]:
+        return len(self.f64), len(self.i64), len(self.f32), len(self.u8)
+
+    def nbytes(self) -> int:
+        return 8 * (len(self.f64) + len(self.i64)) + 4 * len(self.f32) + len(self.u8)
+
+    def __eq__(self, other: object) -> bool:  # bit for bit (NaN equals the same NaN)
+        return isinstance(other, Flat) and all(bytes(a) == bytes(b) for a, b in zip(self.buffers(), other.buffers(),
+                                                                                    strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def first_difference(self, other: Flat) -> tuple[str, Any, Any] | None:
+        """None when equal bit for bit; else (where, this value, the other value) at the first difference."""
+        for name, a, b in zip(CHANNELS, self.buffers(), other.buffers(), strict=True):
+            if bytes(a) == bytes(b):
+                continue
+            if len(a) != len(b):
+                return f" {name}", f"{len(a)} values", f"{len(b)} values"
+            x, y = np.frombuffer(a, _NUMPY[name]), np.frombuffer(b, _NUMPY[name])
+            i = int(np.flatnonzero(x.view(f"u{x.itemsize}") != y.view(f"u{y.itemsize}"))[0])
+            return f" {name}[{i}]", x[i].item(), y[i].item()
+        return None
+
+    def __repr__(self) -> str:
+        filled = (f"{n}={len(b)}" for n, b in zip(CHANNELS, self.buffers(), strict=True) if len(b))
+        return f"Flat({', '.join(filled)})"
+
+
+def flat_of_message(msg: Any) -> Flat:
+    """The typed sequences of an Observation or Action message (rclpy's, rosbags')."""
+    return flat_from_fields(msg.data, msg.data_i64, msg.data_f32, msg.data_u8)
+
+
+def set_message_data(msg: Any, flat: Flat) -> Any:
+    """Fill an Observation's or Action's typed sequences from a Flat; return the message."""
+    msg.data, msg.data_i64, msg.data_f32, msg.data_u8 = flat.buffers()
+    return msg
+
+
+def flat_from_fields(f64: Any, i64: Any, f32: Any, u8: Any) -> Flat:
+    """A Flat from a typed message's fields (rclpy or rosbags give arrays, lists or numpy)."""
+    return Flat(array("d", np.asarray(f64, "<f8").tobytes()), array("q", np.asarray(i64, "<i8").tobytes()),
+                array("f", np.asarray(f32, "<f4").tobytes()), bytes(np.asarray(u8, np.uint8).tobytes()))
 SUPPORTED = "Box, Discrete, MultiDiscrete, MultiBinary, Dict, Tuple (nested)"
 
 
@@ -90,7 +170,8 @@ def layout_id(space: spaces.Space) -> int:
 
 @dataclass(frozen=True)
 class _Leaf:
-    """One array-like leaf of a (possibly nested) space, at `offset` in the flat vector."""
+    """One array-like leaf of a (possibly nested) space, at `offset` in the float64 vector and at `at` in
+    its wire `channel`."""
 
     offset: int
     size: int
@@ -98,6 +179,14 @@ class _Leaf:
     dtype: np.dtype
     scalar: bool  # Discrete: decoded as a numpy integer scalar, not an array
     integral: bool
+    channel: str = "f64"
+    at: int = 0
+
+
+def _view(leaf: _Leaf, buffer: Any) -> np.ndarray:
+    """The leaf's values inside its channel's buffer (no copy)."""
+    dtype = _NUMPY[leaf.channel]
+    return np.frombuffer(buffer, dtype, count=leaf.size, offset=leaf.at * dtype.itemsize)
 
 
 def _leaves(space: spaces.Space, offset: int, where: str) -> list[_Leaf]:
@@ -127,8 +216,17 @@ class SpaceCodec:
         self.where = where
         self.json = space_json_text(space, where)
         self.layout = zlib.crc32(self.json.encode())
-        self._leaves = _leaves(space, 0, where)
+        counts = dict.fromkeys(CHANNELS, 0)
+        self._leaves = []
+        for leaf in _leaves(space, 0, where):
+            channel = channel_of(leaf.dtype)
+            self._leaves.append(dataclasses.replace(leaf, channel=channel, at=counts[channel]))
+            counts[channel] += leaf.size
         self.size = sum(leaf.size for leaf in self._leaves)
+        self.sizes = tuple(counts[c] for c in CHANNELS)  # what each wire sequence holds
+        # One leaf (most spaces): the whole value is one typed sequence, packed and read without a loop.
+        nested = isinstance(space, spaces.Dict | spaces.Tuple)
+        self._one = self._leaves[0] if len(self._leaves) == 1 and not nested else None
         self._simple = isinstance(space, spaces.Box) and np.issubdtype(space.dtype, np.floating)
         mask = np.zeros(self.size, dtype=bool)
         for leaf in self._leaves:
@@ -166,18 +264,6 @@ class SpaceCodec:
         out = np.empty(self.size, dtype=np.float64)
         self._encode_into(self.space, value, out, iter(self._leaves))
         return out
-
-    def pack(self, value: Any) -> array:
-        """`encode` straight into the array('d') a message's data field takes (assigning an ndarray to
-        the field costs about ten times more)."""
-        if self._discrete is not None and isinstance(value, int | np.integer):
-            number = int(value)
-            if abs(number) > EXACT_INT_LIMIT:
-                raise CodecError(f"{self.where}: integer value beyond +-2**53 cannot travel exactly as float64")
-            return array("d", (number,))
-        if self._small is not None and isinstance(value, np.ndarray) and value.shape == (self.size,):
-            return array("d", value.tolist())  # float16/32/64 -> float exactly; cheaper than a buffer copy
-        return array("d", self.encode(value).tobytes())
 
     def _encode_into(self, space: spaces.Space, value: Any, out: np.ndarray, leaves: Any) -> None:
         if isinstance(space, spaces.Dict):
@@ -263,6 +349,152 @@ class SpaceCodec:
                 raise CodecError(f"{self.where}: value outside the space {self.space}")
             return self.decode(flat)
         value = self.decode(flat)
+        if not self.space.contains(value):
+            raise CodecError(f"{self.where}: value outside the space {self.space}")
+        return value
+
+    # -- the wire -------------------------------------------------------------------------------
+    def pack(self, value: Any) -> Flat:
+        """A value of the space as its message carries it, each leaf in its own dtype (raises CodecError)."""
+        one = self._one
+        if one is not None:
+            if one.scalar:
+                try:
+                    return Flat(i64=array("q", (int(value),)))
+                except (OverflowError, TypeError, ValueError) as exc:
+                    raise CodecError(f"{self.where}: {value!r} is not an int64 value ({exc})") from None
+            return self._flat_of_one(one, value)
+        parts: dict[str, list[np.ndarray]] = {c: [] for c in CHANNELS}
+        self._pack_into(self.space, value, parts, iter(self._leaves))
+        out = Flat()
+        for name in CHANNELS:
+            if parts[name]:
+                data = np.concatenate(parts[name]).tobytes()
+                setattr(out, name, data if name == "u8" else array(_TYPECODE[name], data))
+        return out
+
+    def _flat_of_one(self, leaf: _Leaf, value: Any) -> Flat:
+        arr = self._leaf_array(leaf, value)
+        if leaf.channel == "u8":
+            return Flat(u8=arr.tobytes())
+        data = array(_TYPECODE[leaf.channel])
+        data.frombytes(arr.tobytes())
+        out = Flat()
+        setattr(out, leaf.channel, data)
+        return out
+
+    def _leaf_array(self, leaf: _Leaf, value: Any) -> np.ndarray:
+        """The leaf's values in its channel's dtype, flat; integers out of the channel's range refused."""
+        arr = np.asarray(value)
+        if arr.size != leaf.size:
+            raise CodecError(f"{self.where}: leaf {leaf.channel}[{leaf.at}:] has {arr.size} elements, "
+                             f"expected {leaf.size}")
+        target = _NUMPY[leaf.channel]
+        if arr.dtype != target and leaf.channel in ("u8", "i64") and arr.size:
+            if arr.dtype.kind == "f" and not np.array_equal(arr, np.floor(arr)):
+                raise CodecError(f"{self.where}: non-integer value for an integer leaf")
+            low, high = (0, 255) if leaf.channel == "u8" else (-2**63, 2**63 - 1)
+            if arr.dtype.kind in "iub":
+                lo, hi = int(arr.min()), int(arr.max())
+            else:
+                lo, hi = float(arr.min()), float(arr.max())
+            if lo < low or hi > high:
+                raise CodecError(f"{self.where}: integer value outside {leaf.channel} ({lo}..{hi})")
+        return np.ascontiguousarray(arr.reshape(-1), dtype=target)
+
+    def _pack_into(self, space: spaces.Space, value: Any, parts: dict[str, list[np.ndarray]], leaves: Any) -> None:
+        if isinstance(space, spaces.Dict):
+            for key, sub in space.spaces.items():
+                self._pack_into(sub, value[key], parts, leaves)
+            return
+        if isinstance(space, spaces.Tuple):
+            for sub, item in zip(space.spaces, value, strict=True):
+                self._pack_into(sub, item, parts, leaves)
+            return
+        leaf: _Leaf = next(leaves)
+        parts[leaf.channel].append(self._leaf_array(leaf, value))
+
+    def pack_f64(self, value: Any) -> array:
+        """The float64 flattening as array('d') (a StepResult's applied action; exact up to 2**53)."""
+        if self._discrete is not None and isinstance(value, int | np.integer):
+            number = int(value)
+            if abs(number) > EXACT_INT_LIMIT:
+                raise CodecError(f"{self.where}: integer value beyond +-2**53 cannot travel exactly as float64")
+            return array("d", (number,))
+        if self._small is not None and isinstance(value, np.ndarray) and value.shape == (self.size,):
+            return array("d", value.tolist())  # float16/32/64 -> float exactly; cheaper than a buffer copy
+        return array("d", self.encode(value).tobytes())
+
+    def unpack(self, flat: Flat) -> Any:
+        """A value of the space from its message's sequences (trusted: see `unpack_checked`)."""
+        one = self._one
+        if one is not None:
+            if one.scalar:
+                return one.dtype.type(flat.i64[0])
+            return self._leaf_value(one, getattr(flat, one.channel))
+        return self._unpack(self.space, flat, iter(self._leaves))
+
+    def _leaf_value(self, leaf: _Leaf, buffer: Any) -> Any:
+        part = _view(leaf, buffer)
+        if leaf.scalar:
+            return leaf.dtype.type(part[0])
+        return part.astype(leaf.dtype).reshape(leaf.shape)  # a copy: the policy may keep or change it
+
+    def _unpack(self, space: spaces.Space, flat: Flat, leaves: Any) -> Any:
+        if isinstance(space, spaces.Dict):
+            return {key: self._unpack(sub, flat, leaves) for key, sub in space.spaces.items()}
+        if isinstance(space, spaces.Tuple):
+            return tuple(self._unpack(sub, flat, leaves) for sub in space.spaces)
+        leaf: _Leaf = next(leaves)
+        return self._leaf_value(leaf, getattr(flat, leaf.channel))
+
+    def as_f64(self, flat: Flat) -> np.ndarray:
+        """The float64 flattening of a message's sequences (sizes as the space's; for the shield's clamp)."""
+        out = np.empty(self.size, dtype=np.float64)
+        for leaf in self._leaves:
+            out[leaf.offset:leaf.offset + leaf.size] = _view(leaf, getattr(flat, leaf.channel))
+        return out
+
+    def unpack_checked(self, flat: Flat) -> Any:
+        """A value from untrusted sequences; raise CodecError saying what is wrong (sizes, NaN/inf, range)."""
+        sizes = flat.sizes()
+        if sizes != self.sizes:
+            got = ", ".join(f"{n} {c}" for c, n in zip(CHANNELS, sizes, strict=True) if n) or "nothing"
+            want = ", ".join(f"{n} {c}" for c, n in zip(CHANNELS, self.sizes, strict=True) if n)
+            raise CodecError(f"{self.where}: got {got}, expected {want}")
+        discrete = self._discrete
+        if discrete is not None:
+            number = flat.i64[0]
+            if discrete[0] <= number <= discrete[1]:
+                return discrete[2](number)
+            raise CodecError(f"{self.where}: {number} is outside the space {self.space}")
+        small, one = self._small, self._one
+        if small is not None and one is not None:
+            low, high, dtype, shape = small
+            data = getattr(flat, one.channel)
+            for v, lo, hi in zip(data, low, high):  # noqa: B905 (sizes checked); a loop beats all(<genexpr>)
+                if not lo <= v <= hi:
+                    break
+            else:
+                value = np.array(data, dtype=dtype)
+                return value if shape is None else value.reshape(shape)
+        for leaf in self._leaves:
+            part = _view(leaf, getattr(flat, leaf.channel))
+            if leaf.channel in ("f64", "f32") and not np.isfinite(part).all():
+                raise CodecError(f"{self.where}: contains NaN or inf")
+            if leaf.integral and part.size and leaf.dtype != np.bool_ and leaf.channel == "i64":
+                info = np.iinfo(leaf.dtype)  # a cast would wrap out-of-range integers silently
+                if int(part.min()) < info.min or int(part.max()) > info.max:
+                    raise CodecError(f"{self.where}: value outside the range of {leaf.dtype}")
+            if leaf.dtype == np.bool_ and part.size and int(part.max()) > 1:
+                raise CodecError(f"{self.where}: value outside the range of bool")
+        if self._bounds is not None and one is not None:
+            values = np.frombuffer(getattr(flat, one.channel), _NUMPY[one.channel]).astype(np.float64)
+            low, high = self._bounds
+            if not ((values >= low).all() and (values <= high).all()):
+                raise CodecError(f"{self.where}: value outside the space {self.space}")
+            return self.unpack(flat)
+        value = self.unpack(flat)
         if not self.space.contains(value):
             raise CodecError(f"{self.where}: value outside the space {self.space}")
         return value

@@ -60,7 +60,7 @@ def direct_rollout(cfg: RunConfig, episodes: int | None = None) -> list[EpisodeR
                 policies[agent].reset(policy_seed(cfg.run.seed, agent, episode))
             policy = policies[agent]
             try:
-                action = actor_act[agent].pack(policy.act(actor_obs[agent].decode(data)))
+                action = actor_act[agent].pack(policy.act(actor_obs[agent].unpack(data)))
             except Exception:  # the actor node sends nothing then (and logs why)
                 continue
             entropy = float(getattr(policy, "last_entropy", math.nan))

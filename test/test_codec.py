@@ -11,7 +11,7 @@ from gymnasium import spaces
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from marl_bridge.codec import CodecError, SpaceCodec, layout_id, space_from_json, space_to_json
+from marl_bridge.codec import CodecError, Flat, SpaceCodec, layout_id, space_from_json, space_to_json
 
 SHAPES = st.lists(st.integers(1, 3), min_size=0, max_size=3).map(tuple)
 FLOAT_DTYPES = st.sampled_from([np.float16, np.float32, np.float64])
@@ -72,10 +72,12 @@ def test_round_trip_is_exact(space: spaces.Space, seed: int) -> None:
     assert data.dtype == np.float64 and data.shape == (codec.size,)
     assert_same(value, codec.decode(data))
     assert_same(value, codec.decode_checked(data))
-    packed = codec.pack(value)  # what messages carry: the same float64 values in an array('d')
-    assert packed.typecode == "d" and packed.tobytes() == data.tobytes()
-    assert_same(value, codec.decode(packed))
-    assert_same(value, codec.decode_checked(packed))
+    packed = codec.pack(value)  # what messages carry: each leaf in the sequence of its dtype
+    assert packed.sizes() == codec.sizes
+    assert_same(value, codec.unpack(packed))
+    assert_same(value, codec.unpack_checked(packed))
+    assert codec.as_f64(packed).tobytes() == data.tobytes()  # the same values as the float64 flattening
+    assert codec.pack_f64(value).tobytes() == data.tobytes()
 
 
 @settings(max_examples=100, deadline=None)
@@ -135,3 +137,44 @@ def test_integers_beyond_float64_exact_range_are_refused_not_rounded() -> None:
     space = spaces.Box(0, 2**62, (1,), np.int64)
     with pytest.raises(CodecError, match="2\\*\\*53"):
         SpaceCodec(space).encode(np.array([2**53 + 1], np.int64))
+
+
+def test_each_dtype_travels_in_its_own_sequence() -> None:
+    """Images as bytes (1 byte a pixel, not 8), float32 as float32, int64 whole: a value no float64 holds."""
+    image = spaces.Box(0, 255, (84, 84, 3), np.uint8)
+    space = spaces.Dict({"img": image, "v": spaces.Box(-1, 1, (2,), np.float32),
+                         "big": spaces.Box(-(2**62), 2**62, (1,), np.int64), "flag": spaces.MultiBinary(2)})
+    space.seed(3)
+    value = space.sample()
+    value["big"] = np.array([2**53 + 1], np.int64)  # beyond float64's exact integers
+    codec = SpaceCodec(space)
+    packed = codec.pack(value)
+    assert packed.sizes() == codec.sizes == (0, 3, 2, 84 * 84 * 3)  # f64, i64 (big, flag), f32, u8
+    assert packed.nbytes() == 84 * 84 * 3 + 2 * 4 + 3 * 8
+    assert_same(value, codec.unpack_checked(packed))
+    assert codec.unpack(packed)["big"][0] == 2**53 + 1
+
+
+@pytest.mark.parametrize(("flat", "why"), [
+    (Flat(f32=array("f", [np.nan, 0.0])), "NaN"), (Flat(f32=array("f", [0.0])), "got 1 f32, expected 2 f32"),
+    (Flat(f64=array("d", [0.0, 0.0])), "got 2 f64, expected 2 f32"), (Flat(f32=array("f", [2.0, 0.0])), "outside"),
+])
+def test_unpack_checked_rejects_bad_box_actions(flat: Flat, why: str) -> None:
+    with pytest.raises(CodecError, match=why):
+        SpaceCodec(spaces.Box(-1, 1, (2,), np.float32)).unpack_checked(flat)
+
+
+@pytest.mark.parametrize(("flat", "why"), [
+    (Flat(i64=array("q", [5])), "outside the space"), (Flat(i64=array("q", [-1])), "outside the space"),
+    (Flat(f64=array("d", [1.0])), "got 1 f64, expected 1 i64"), (Flat(i64=array("q", [1, 2])), "got 2 i64"),
+])
+def test_unpack_checked_rejects_bad_discrete_actions(flat: Flat, why: str) -> None:
+    with pytest.raises(CodecError, match=why):
+        SpaceCodec(spaces.Discrete(5)).unpack_checked(flat)
+
+
+def test_unpack_checked_rejects_values_a_cast_would_wrap() -> None:
+    with pytest.raises(CodecError, match="range of int8"):
+        SpaceCodec(spaces.Box(-100, 100, (1,), np.int8)).unpack_checked(Flat(i64=array("q", [300])))
+    with pytest.raises(CodecError, match="range of bool"):
+        SpaceCodec(spaces.Box(0, 1, (1,), np.bool_)).unpack_checked(Flat(u8=b"\x07"))

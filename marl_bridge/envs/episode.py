@@ -102,9 +102,11 @@ class Episode:
             assert self.record is not None
             self.record.join(agent)
             self._digests[agent] = hashlib.blake2b(digest_size=16)
-        data = self.obs_codecs[agent].pack(observation)  # the message's data field as is
+        data = self.obs_codecs[agent].pack(observation)  # the message's typed sequences as they are
         self.encoded[agent] = data
-        self._digests[agent].update(data)  # the float64 buffer itself, no copy
+        digest = self._digests[agent]
+        for buffer in data.buffers():  # the buffers themselves, no copy
+            digest.update(buffer)
         if isinstance(observation, dict) or info:
             mask = action_mask(observation, info)
             if mask is not None:

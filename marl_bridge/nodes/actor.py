@@ -211,16 +211,16 @@ class ActorNode(Node):
         if key == self.last_key and self.last_action is not None:  # the same answer, with a fresh counter
             self.action_pub.publish(self._writer.pack(msg.sec, msg.nanosec, key[0], key[1], *self.last_action))
             return
-        raw = msg.data
-        if msg.layout != obs_codec.layout or len(raw) != obs_codec.size:
-            self.get_logger().error(f"observation layout {msg.layout}/{len(raw)} values does not match "
-                                    f"the spec ({obs_codec.layout}/{obs_codec.size}); not acting")
+        flat = msg.flat
+        if msg.layout != obs_codec.layout or flat.sizes() != obs_codec.sizes:
+            self.get_logger().error(f"observation layout {msg.layout}/{flat} does not match the spec "
+                                    f"({obs_codec.layout}/sizes {obs_codec.sizes}); not acting")
             return
         if key[0] != self.episode:
             self.episode = key[0]
             policy.reset(policy_seed(self.run_seed, self.agent, key[0]))
         try:
-            data = act_codec.pack(policy.act(obs_codec.decode(raw)))
+            data = act_codec.pack(policy.act(obs_codec.unpack(flat)))
         except Exception as exc:  # a policy bug must not kill the robot's node: the supervisor falls back
             self.get_logger().error(f"policy {policy.description} failed at episode {key[0]} "
                                     f"step {key[1]}: {type(exc).__name__}: {exc}; no action sent")

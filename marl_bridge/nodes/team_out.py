@@ -123,7 +123,7 @@ class TeamPublishers:
             msg.episode, msg.step, msg.reward = episode, step, r.reward
             msg.episode_return, msg.terminated, msg.truncated = r.episode_return, r.terminated, r.truncated
             msg.fallback, msg.info_json = r.fallback, info_json(r.info)
-            msg.action = self.act_codecs[r.agent].pack(actions[r.agent]) if r.acted else array("d")
+            msg.action = self.act_codecs[r.agent].pack_f64(actions[r.agent]) if r.acted else array("d")
             self.result_pubs[r.agent].publish(msg)
             if r.final is not None:
                 pack, publish = self._final_out[r.agent]

@@ -5,7 +5,8 @@ a Python object and a C struct on publish and again on take, constructing Header
 on the way; for these two messages that conversion cost more than all the bridge's own per-step work
 (a take of a 64-float Observation: ~15 us typed, ~6 us raw). So the supervisor and the actors publish
 these two as bytes (`Publisher.publish(bytes)`) and subscribe with `raw=True`, packing and parsing
-the few fields with `struct`.
+the few fields with `struct`. Each value travels in its own dtype, in the sequences `SpaceCodec.pack`
+fills (marl_bridge.codec.Flat).
 
 The bytes are the standard ROS 2 serialization of marl_bridge/msg/Observation and Action (plain CDR,
 little-endian, as rmw_fastrtps writes it): other nodes, `ros2 topic echo` and rosbag2 see ordinary
@@ -27,13 +28,14 @@ from dataclasses import dataclass
 
 from rclpy.serialization import deserialize_message
 
+from marl_bridge.codec import Flat, flat_of_message
 from marl_bridge.msg import Action, Observation
 from marl_bridge.trust.tags import TAG_SIZE, Signer
 
 CDR_LE = b"\x00\x01"  # encapsulation id of little-endian plain CDR; two option bytes follow
 _HEADER = struct.Struct("<iII")  # stamp.sec, stamp.nanosec, frame_id length
 _U32 = struct.Struct("<I")
-_TAIL = struct.Struct("<IIII")  # episode, step, layout, data length
+_TAIL = struct.Struct("<III")  # episode, step, layout
 _F64 = struct.Struct("<d")
 _STAMP = struct.Struct("<iI")
 _STEP = struct.Struct("<II")
@@ -56,7 +58,7 @@ class Parsed:
     episode: int
     step: int
     layout: int
-    data: array
+    flat: Flat  # the value's typed sequences (marl_bridge.codec)
     entropy: float = math.nan
     counter: int = 0
     tag: bytes = b""
@@ -65,6 +67,10 @@ class Parsed:
 
 def _align(offset: int, size: int) -> int:
     return (offset + size - 1) & -size
+
+
+_SEQUENCES = (("f64", "d", 8), ("i64", "q", 8), ("f32", "f", 4), ("u8", "", 1))  # message order
+_ZEROS = bytes(8)
 
 
 def _parse(buf: bytes, with_entropy: bool) -> Parsed:
@@ -78,31 +84,46 @@ def _parse(buf: bytes, with_entropy: bool) -> Parsed:
             raise WireError("string length 0 (a CDR string carries at least its NUL)")
         agent = bytes(body[off + 4:off + 3 + agent_len]).decode()
         off = _align(off + 4 + agent_len, 4)
-        episode, step, layout, count = _TAIL.unpack_from(body, off)
-        start = _align(off + 16, 8)
-        end = start + 8 * count
-        if end > len(body):
-            raise WireError(f"data of {count} values runs past the end of {len(buf)} bytes")
-        data = array("d")
-        data.frombytes(body[start:end])
+        episode, step, layout = _TAIL.unpack_from(body, off)
+        off += 12
+        flat = Flat()
+        for name, code, size in _SEQUENCES:
+            off = _align(off, 4)
+            (count,) = _U32.unpack_from(body, off)
+            off += 4
+            if count:  # CDR aligns the elements only when there are some
+                off = _align(off, size)
+                end = off + size * count
+                if end > len(body):
+                    raise WireError(f"{name} data of {count} values runs past the end of {len(buf)} bytes")
+                if code:
+                    values = array(code)
+                    values.frombytes(body[off:end])
+                    setattr(flat, name, values)
+                else:
+                    flat.u8 = bytes(body[off:end])
+                off = end
         if with_entropy:
-            entropy = _F64.unpack_from(body, end)[0]
-            end += 8
+            off = _align(off, 8)
+            entropy = _F64.unpack_from(body, off)[0]
+            off += 8
         else:
             entropy = math.nan
-        (counter,) = _U64.unpack_from(body, end)  # 8-aligned: it follows float64s
+        end = _align(off, 8)
+        (counter,) = _U64.unpack_from(body, end)
         (tag_len,) = _U32.unpack_from(body, end + 8)
         tag = bytes(body[end + 12:end + 12 + tag_len])
         if len(tag) != tag_len:
             raise WireError(f"tag of {tag_len} bytes runs past the end of {len(buf)} bytes")
     except (struct.error, UnicodeDecodeError) as exc:
         raise WireError(f"malformed message of {len(buf)} bytes: {exc}") from exc
-    return Parsed(sec, nanosec, agent, episode, step, layout, data, entropy, counter, tag, body[:end + 8])
+    return Parsed(sec, nanosec, agent, episode, step, layout, flat, entropy, counter, tag, body[:end + 8])
 
 
 def _from_typed(msg: Observation | Action) -> Parsed:
     stamp = msg.header.stamp
-    return Parsed(stamp.sec, stamp.nanosec, msg.agent, msg.episode, msg.step, msg.layout, array("d", msg.data),
+    return Parsed(stamp.sec, stamp.nanosec, msg.agent, msg.episode, msg.step, msg.layout,
+                  flat_of_message(msg),
                   getattr(msg, "entropy", math.nan), msg.counter, bytes(msg.tag))
 
 
@@ -128,7 +149,8 @@ def parse_action(buf: bytes) -> Parsed:
 
 class _Writer:
     """Serializes one agent's messages: everything up to the data is laid out once, so a message
-    costs two struct.pack_into calls and one join (and, with a signer, one HMAC over the same parts)."""
+    costs a struct.pack_into, the sequences' lengths and one join (and, with a signer, one HMAC over the
+    same parts)."""
 
     def __init__(self, agent: str, layout: int, signer: Signer | None = None) -> None:
         self.signer = signer
@@ -139,33 +161,50 @@ class _Writer:
         head += _U32.pack(len(name) + 1) + name + b"\x00"
         head += bytes(_align(len(head) - 4, 4) - (len(head) - 4))
         self._step_at = len(head)
-        head += _TAIL.pack(0, 0, layout, 0)
-        head += bytes(_align(len(head) - 4, 8) - (len(head) - 4))  # the float64 data starts 8-aligned
+        head += _TAIL.pack(0, 0, layout)
         self._head = head
-        self._count_at = self._step_at + 12
 
-    def _pack(self, sec: int, nanosec: int, episode: int, step: int, data: array) -> bytearray:
+    def _parts(self, sec: int, nanosec: int, episode: int, step: int, flat: Flat,
+               entropy: float | None) -> list[bytes | bytearray | array]:
+        """The body's parts up to the counter (with its alignment): the span a tag covers."""
         head = self._head
         _STAMP.pack_into(head, 4, sec, nanosec)
         _STEP.pack_into(head, self._step_at, episode, step)
-        _U32.pack_into(head, self._count_at, len(data))
-        return head
+        parts: list[bytes | bytearray | array] = [head]
+        off = len(head) - 4
+        for (_name, _code, size), values in zip(_SEQUENCES, flat.buffers(), strict=True):
+            pad = -off & 3
+            count = len(values)
+            if count:
+                elem_pad = -(off + pad + 4) & (size - 1)
+                parts.append(_ZEROS[:pad] + _U32.pack(count) + _ZEROS[:elem_pad])
+                parts.append(values)
+                off += pad + 4 + elem_pad + size * count
+            else:
+                parts.append(_ZEROS[:pad] + _U32.pack(0))
+                off += pad + 4
+        if entropy is not None:
+            pad = -off & 7
+            parts.append(_ZEROS[:pad] + _F64.pack(entropy))
+            off += pad + 8
+        parts.append(_ZEROS[:-off & 7])  # the counter is 8-aligned
+        return parts
 
-    def _join(self, head: bytearray, *rest: bytes | array) -> bytes:
+    def _join(self, parts: list[bytes | bytearray | array]) -> bytes:
         signer = self.signer
         if signer is None:
-            return b"".join((head, *rest, _UNSIGNED))
-        counter, tag = signer.sign((memoryview(head)[4:], *rest))  # the body after the encapsulation header
-        return b"".join((head, *rest, counter, _TAG_LEN, tag))
+            return b"".join((*parts, _UNSIGNED))
+        counter, tag = signer.sign((memoryview(parts[0])[4:], *parts[1:]))  # the body after the encapsulation
+        return b"".join((*parts, counter, _TAG_LEN, tag))
 
 
 class ObservationWriter(_Writer):
-    def pack(self, sec: int, nanosec: int, episode: int, step: int, data: array) -> bytes:
-        """Serialized Observation; `data` must be array('d')."""
-        return self._join(self._pack(sec, nanosec, episode, step, data), data)
+    def pack(self, sec: int, nanosec: int, episode: int, step: int, flat: Flat) -> bytes:
+        """Serialized Observation of a value's typed sequences (SpaceCodec.pack)."""
+        return self._join(self._parts(sec, nanosec, episode, step, flat, None))
 
 
 class ActionWriter(_Writer):
-    def pack(self, sec: int, nanosec: int, episode: int, step: int, data: array, entropy: float) -> bytes:
-        """Serialized Action; `data` must be array('d')."""
-        return self._join(self._pack(sec, nanosec, episode, step, data), data, _F64.pack(entropy))
+    def pack(self, sec: int, nanosec: int, episode: int, step: int, flat: Flat, entropy: float) -> bytes:
+        """Serialized Action of a value's typed sequences (SpaceCodec.pack)."""
+        return self._join(self._parts(sec, nanosec, episode, step, flat, entropy))

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from marl_bridge.codec import Flat, flat_of_message
 from marl_bridge.config import ConfigError, from_dict
 from marl_bridge.envs.episode import AgentResult, EpisodeRecord
 from marl_bridge.envs.team import build_team
@@ -128,7 +129,7 @@ def read_trace(bag: Path) -> Trace:
                 trace.status = msg.data
         elif msgtype.endswith("/Observation"):
             into = trace.finals if topic.endswith("/final_observation") else trace.observations
-            into.setdefault((msg.episode, msg.step, msg.agent), np.asarray(msg.data, dtype=np.float64))
+            into.setdefault((msg.episode, msg.step, msg.agent), flat_of_message(msg))
         elif msgtype.endswith("/Action") and topic.endswith("/action"):  # not an actor watchdog's stop
             agent = action_topics.get(topic, msg.agent)
             if msg.agent == agent:  # one naming another agent was ignored by the gate: not this agent's answer
@@ -146,6 +147,8 @@ def read_trace(bag: Path) -> Trace:
 
 def _first_difference(recorded: Any, replayed: Any) -> tuple[str, Any, Any] | None:
     """None when equal bit for bit; else ("[i]", recorded value, replayed value) at the first index."""
+    if isinstance(recorded, Flat):
+        return recorded.first_difference(replayed)
     a, b = np.asarray(recorded, dtype=np.float64), np.asarray(replayed, dtype=np.float64)
     if a.shape != b.shape:
         return "", f"{a.size} values", f"{b.size} values"
@@ -219,7 +222,7 @@ class _Replayer(QuietOutlet):
                 return self.diverged(r.agent, episode, step, "step result", "missing from the bag", "agent was live")
             if got.fallback != r.fallback:  # in causal order: the action, then what it did
                 return self.diverged(r.agent, episode, step, "fallback", got.fallback, r.fallback)
-            applied = self.act_codecs[r.agent].pack(actions[r.agent]) if r.acted else array("d")
+            applied = self.act_codecs[r.agent].pack_f64(actions[r.agent]) if r.acted else array("d")
             if not self._compare(r.agent, episode, step, "applied action", got.action, applied):
                 return None
             for what, value in (("reward", r.reward), ("episode_return", r.episode_return),
@@ -353,7 +356,7 @@ def replay(bag: Path, card: dict[str, Any] | None = None, video_dir: Path | None
                     replayer.diverged(agent, episode, step, "actor action", "missing from the bag",
                                       "the step result says the policy's action was used")
                     break
-                run.offer(agent, Parsed(0, 0, agent, episode, step, msg.layout, array("d", msg.data), msg.entropy))
+                run.offer(agent, Parsed(0, 0, agent, episode, step, msg.layout, flat_of_message(msg), msg.entropy))
             if replayer.due is None and not run.finished:
                 clock.advance(deadline)
                 run.poll()

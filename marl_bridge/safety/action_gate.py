@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-import numpy as np
-
-from marl_bridge.codec import CodecError, SpaceCodec
+from marl_bridge.codec import CodecError, Flat, SpaceCodec
 from marl_bridge.safety.events import SafetyEventData
 
 
@@ -31,7 +29,7 @@ class GateResult:
 
 
 def check_action(*, topic_agent: str, msg_agent: str, msg_episode: int, msg_step: int, layout: int,
-                 data: Any, episode: int, step: int, live: bool, answered: bool,
+                 flat: Flat, episode: int, step: int, live: bool, answered: bool,
                  known_agents: frozenset[str], codec: SpaceCodec, late_s: float | None = None) -> GateResult:
     """Classify one action message that arrived on `topic_agent`'s action topic (`late_s`: the agent's
     fallback was given at the deadline that many seconds ago; its answer now is late, not a duplicate)."""
@@ -67,8 +65,7 @@ def check_action(*, topic_agent: str, msg_agent: str, msg_episode: int, msg_step
             "invalid_action", f"layout {layout} does not match the action space's layout {codec.layout} "
             f"({codec.json})"))
     try:
-        action = codec.decode_checked(np.frombuffer(data, dtype=np.float64) if not isinstance(
-            data, np.ndarray) else data)
+        action = codec.unpack_checked(flat)
     except (CodecError, ValueError, TypeError) as exc:
         return GateResult(Verdict.FALLBACK, event=event("invalid_action", str(exc)))
     return GateResult(Verdict.ACCEPT, action=action)

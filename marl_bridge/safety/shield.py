@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from marl_bridge.codec import SpaceCodec
+from marl_bridge.codec import Flat, SpaceCodec
 from marl_bridge.config import ConfigError, ShieldConfig
 from marl_bridge.envs.world import world_of
 from marl_bridge.safety.events import SafetyEventData
@@ -97,13 +97,13 @@ class Shield:
         self._near = set()
 
     # -- rule 1 ----------------------------------------------------------------------------------
-    def clamp(self, agent: str, data: Any) -> Any | None:
-        """A clipped action for out-of-bounds Box data (finite, right size), or None if not clampable."""
+    def clamp(self, agent: str, data: Flat) -> Any | None:
+        """A clipped action for out-of-bounds Box data (finite, right sizes), or None if not clampable."""
         codec = self.act_codecs[agent]
-        if not self.cfg.clamp_to_bounds or not isinstance(codec.space, spaces.Box):
+        if not self.cfg.clamp_to_bounds or not isinstance(codec.space, spaces.Box) or data.sizes() != codec.sizes:
             return None
-        flat = np.asarray(data, dtype=np.float64)
-        if flat.ndim != 1 or flat.size != codec.size or not np.isfinite(flat).all():
+        flat = codec.as_f64(data)
+        if not np.isfinite(flat).all():
             return None
         space = codec.space
         low = np.broadcast_to(space.low, space.shape).ravel()

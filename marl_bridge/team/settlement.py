@@ -67,14 +67,14 @@ class Settlement:
                 and msg.layout == codec.layout and agent not in self.pending):
             # The common case, an on-time answer to the current step: only the data needs checking.
             try:
-                action = codec.decode_checked(msg.data)  # array('d'): small Boxes check it without numpy
+                action = codec.unpack_checked(msg.flat)  # small Boxes are checked without numpy
             except CodecError as exc:
-                self._unusable(agent, msg.data, SafetyEventData("invalid_action", agent, ep, step, str(exc)))
+                self._unusable(agent, msg.flat, SafetyEventData("invalid_action", agent, ep, step, str(exc)))
                 return
         else:
             result = check_action(
                 topic_agent=agent, msg_agent=msg.agent, msg_episode=msg.episode, msg_step=msg.step,
-                layout=msg.layout, data=msg.data, episode=ep, step=step, live=live,
+                layout=msg.layout, flat=msg.flat, episode=ep, step=step, live=live,
                 answered=agent in self.pending, known_agents=self.known, codec=codec,
                 late_s=now - self.t0 - self.deadline_s if agent in self.missed else None)
             if result.verdict is Verdict.IGNORE:
@@ -83,7 +83,7 @@ class Settlement:
                 return
             if result.verdict is Verdict.FALLBACK:
                 assert result.event is not None
-                self._unusable(agent, msg.data if msg.layout == codec.layout else None, result.event)
+                self._unusable(agent, msg.flat if msg.layout == codec.layout else None, result.event)
                 return
             action = result.action
         assert episode is not None

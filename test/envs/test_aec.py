@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from array import array
 
 import numpy as np
 import pytest
 from conftest import CONFIG_DIR
+from flats import flat_for
 from pettingzoo.classic import connect_four_v3, tictactoe_v3
 from pettingzoo.test import api_test, seed_test
 from tape import Tape
@@ -73,7 +73,7 @@ def test_illegal_action_is_invalid_with_a_legal_fallback() -> None:
     def play(square: int) -> None:
         (agent,) = tape.sent[-1][2]
         run.offer(agent, Parsed(0, 0, agent, run.episode_index, run.step_index,
-                                run.team.act_codecs[agent].layout, array("d", [square])))
+                                run.team.act_codecs[agent].layout, flat_for(run.team.act_codecs[agent], [square])))
     play(4)
     play(4)  # taken: masked out
     assert [e.kind for e in tape.events] == ["invalid_action"] and "masked out" in tape.events[0].detail
@@ -111,7 +111,7 @@ def test_handoff_turns_round_equals_one_joint_step_of_the_parallel_world() -> No
         joint = {a: rng.uniform(-1, 1, 3).astype(np.float32) for a in world.agents}
         for agent in world.agents:
             assert list(episode.encoded) == [agent]
-            assert episode.encoded[agent].tobytes() == codecs[agent].pack(obs[agent]).tobytes()
+            assert episode.encoded[agent] == codecs[agent].pack(obs[agent])
             episode.step({agent: joint[agent]}, set())
         obs, rewards, *_ = world.step(joint)
         for a, r in rewards.items():

@@ -21,7 +21,7 @@ def main() -> None:
         while pub.get_subscription_count() == 0:  # the supervisor's subscription
             rclpy.spin_once(node, timeout_sec=0.05)
         msg = Action(agent="robot_1", episode=999_999, step=0, layout=1)
-        msg.data = array("d", [0.0, 0.0, 0.0])
+        msg.data_f32 = array("f", [0.0, 0.0, 0.0])
         sent, start = 0, time.monotonic()
         while (now := time.monotonic() - start) < seconds:
             due = int(now * rate)

@@ -4,9 +4,11 @@
 
 SCRIPT maps a step index (as text) to a list of messages to send when that step's observation arrives;
 each message overrides fields of the correct answer: {"data": [...]} (null entries become NaN, "inf"
-and "-inf" infinities), {"agent": "x"}, {"step_offset": -1}; {"bytes": "<hex>"} publishes those bytes
-as they are (no valid Action). Steps not in the script get the correct answer. Every observation of an
-episode is answered by the script of its step.
+and "-inf" infinities; sent in the sequence of the action space's dtype, or in "field" when given,
+e.g. "data" for float64; non-finite values for an integer space go as float64), {"agent": "x"},
+{"step_offset": -1}; {"bytes": "<hex>"} publishes those bytes as they are (no valid Action). Steps not
+in the script get the correct answer. Every observation of an episode is answered by the script of
+its step.
 """
 
 from __future__ import annotations
@@ -14,17 +16,19 @@ from __future__ import annotations
 import json
 import math
 import sys
-from array import array
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
 
+from marl_bridge.codec import CHANNELS
 from marl_bridge.config import load
 from marl_bridge.msg import Action
 from marl_bridge.nodes.actor import ActorNode
 from marl_bridge.nodes.params import config_parameters
 from marl_bridge.nodes.topics import agent_ns
 from marl_bridge.nodes.wire import Parsed
+
+FIELDS = {"f64": "data", "i64": "data_i64", "f32": "data_f32", "u8": "data_u8"}
 
 
 def _value(v: object) -> float:
@@ -56,7 +60,12 @@ class HostileActor(ActorNode):
                 self.last_key = None
                 super()._on_observation(msg)
                 continue
-            out.data = array("d", [_value(v) for v in data])
+            values = [_value(v) for v in data]
+            channel = CHANNELS[next(i for i, n in enumerate(self.act_codec.sizes) if n)]
+            field = change.get("field") or FIELDS[channel]
+            if field == "data_i64" and not all(math.isfinite(v) and v == int(v) for v in values):
+                field = "data"
+            setattr(out, field, values if field != "data_i64" else [int(v) for v in values])
             self.action_pub.publish(out)
 
 

@@ -53,7 +53,8 @@ class TeamMonitor(Node):
         key = (msg.episode, msg.agent)
         if key not in self.digests:
             self.digests[key] = hashlib.blake2b(digest_size=16)
-        self.digests[key].update(np.frombuffer(msg.data, dtype=np.float64).tobytes())
+        for buffer in (msg.data, msg.data_i64, msg.data_f32, msg.data_u8):  # as the run's own digest
+            self.digests[key].update(np.asarray(buffer).tobytes())
 
     def _on_result(self, msg: StepResult) -> None:
         self.returns[(msg.episode, msg.agent)] += msg.reward

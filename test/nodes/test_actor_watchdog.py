@@ -8,7 +8,6 @@ import dataclasses
 import os
 import subprocess
 import sys
-from array import array
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,7 @@ from conftest import CONFIG_DIR
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.task import Future
 
-from marl_bridge.codec import SpaceCodec
+from marl_bridge.codec import SpaceCodec, flat_of_message, set_message_data
 from marl_bridge.config import dump_yaml, load
 from marl_bridge.envs.point_team import PointTeamEnv
 from marl_bridge.msg import Action, ActorStatus, AgentSpec, Observation
@@ -65,7 +64,7 @@ def test_actor_publishes_a_stop_action_when_observations_stop(tmp_path: Path) ->
             executor.spin_until_future_complete(ready, timeout_sec=30)
             assert ready.done(), "the actor never became ready"
             obs = Observation(agent="robot_0", episode=0, step=3, layout=obs_codec.layout)
-            obs.data = array("d", [0.0, 0.0, 1.0, 1.0])  # at the origin, goal at (1, 1)
+            set_message_data(obs, obs_codec.pack(np.array([0.0, 0.0, 1.0, 1.0])))  # at the origin, goal at (1, 1)
             obs_pub.publish(obs)  # ... and then nothing more: the supervisor is "gone"
             executor.spin_until_future_complete(got_two, timeout_sec=30)
             assert got_two.done(), f"actions received: {len(actions)}, no stop"
@@ -75,5 +74,5 @@ def test_actor_publishes_a_stop_action_when_observations_stop(tmp_path: Path) ->
         actor.wait(timeout=10)
     (first,), (stop,) = actions, stops  # one answer, one stop: nothing more on the action topic
     assert (first.episode, first.step) == (stop.episode, stop.step) == (0, 3)
-    assert np.frombuffer(first.data).tolist() != [0.0, 0.0]  # the greedy policy drives to the goal
-    assert np.frombuffer(stop.data).tolist() == [0.0, 0.0]  # the stop action
+    assert act_codec.unpack(flat_of_message(first)).tolist() != [0.0, 0.0]  # the greedy policy drives to the goal
+    assert act_codec.unpack(flat_of_message(stop)).tolist() == [0.0, 0.0]  # the stop action

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rclpy.serialization import deserialize_message, serialize_message
 
+from marl_bridge.codec import Flat
 from marl_bridge.msg import Action, Observation
 from marl_bridge.nodes.wire import (
     ActionWriter,
@@ -24,18 +25,26 @@ from marl_bridge.nodes.wire import (
 
 U32 = st.integers(0, 2**32 - 1)
 agents = st.text(min_size=1, max_size=12).filter(lambda s: "\x00" not in s)
-values = st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=20)
+# each typed sequence empty or not, in every combination: CDR aligns a sequence's elements only when it has some
+flats = st.builds(
+    lambda f64, i64, f32, u8: Flat(array("d", f64), array("q", i64), array("f", f32), bytes(u8)),
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=6),
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=4),
+    st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True), max_size=5),
+    st.binary(max_size=7))
 fields = st.fixed_dictionaries({"sec": st.integers(-(2**31), 2**31 - 1), "nanosec": U32, "agent": agents,
-                                "episode": U32, "step": U32, "layout": U32, "data": values})
+                                "episode": U32, "step": U32, "layout": U32, "data": flats})
 
 
-def same_data(a: array, b: object) -> bool:
+def same_data(a: Flat, b: Flat) -> bool:
     """Bitwise (NaN == NaN here)."""
-    return array("d", a).tobytes() == array("d", b).tobytes()  # type: ignore[arg-type]
+    return a == b
 
 
 def typed(kind: type, f: dict, entropy: float | None = None) -> Observation | Action:
-    msg = kind(agent=f["agent"], episode=f["episode"], step=f["step"], layout=f["layout"], data=array("d", f["data"]))
+    flat = f["data"]
+    msg = kind(agent=f["agent"], episode=f["episode"], step=f["step"], layout=f["layout"], data=flat.f64,
+               data_i64=flat.i64, data_f32=flat.f32, data_u8=flat.u8)
     msg.header.stamp.sec, msg.header.stamp.nanosec = f["sec"], f["nanosec"]
     if entropy is not None:
         msg.entropy = entropy
@@ -45,7 +54,7 @@ def typed(kind: type, f: dict, entropy: float | None = None) -> Observation | Ac
 def check(parsed: Parsed, f: dict) -> None:
     assert (parsed.sec, parsed.nanosec, parsed.agent, parsed.episode, parsed.step, parsed.layout) == (
         f["sec"], f["nanosec"], f["agent"], f["episode"], f["step"], f["layout"])
-    assert same_data(parsed.data, f["data"])
+    assert same_data(parsed.flat, f["data"])
 
 
 @settings(max_examples=300, deadline=None)
@@ -53,7 +62,7 @@ def check(parsed: Parsed, f: dict) -> None:
 def test_observation_both_ways(f: dict) -> None:
     check(parse_observation(serialize_message(typed(Observation, f))), f)
     mine = ObservationWriter(f["agent"], f["layout"]).pack(f["sec"], f["nanosec"], f["episode"], f["step"],
-                                                           array("d", f["data"]))
+                                                           f["data"])
     back = deserialize_message(mine, Observation)
     check(parse_observation(serialize_message(back)), f)
     assert math.isnan(parse_observation(mine).entropy)
@@ -66,7 +75,7 @@ def test_action_both_ways(f: dict, entropy: float) -> None:
     check(parsed, f)
     assert struct.pack("<d", parsed.entropy) == struct.pack("<d", entropy)
     mine = ActionWriter(f["agent"], f["layout"]).pack(f["sec"], f["nanosec"], f["episode"], f["step"],
-                                                      array("d", f["data"]), entropy)
+                                                      f["data"], entropy)
     back = deserialize_message(mine, Action)
     assert struct.pack("<d", back.entropy) == struct.pack("<d", entropy)
     check(parse_action(serialize_message(back)), f)
@@ -75,9 +84,9 @@ def test_action_both_ways(f: dict, entropy: float) -> None:
 def test_one_writer_serves_many_messages() -> None:
     """The writer reuses its header bytes: earlier results must not change."""
     writer = ActionWriter("robot_0", 7)
-    first = writer.pack(1, 2, 0, 0, array("d", [0.5, 1.5]), 0.1)
-    second = writer.pack(3, 4, 0, 1, array("d", [2.5]), 0.2)
-    assert parse_action(first).data.tolist() == [0.5, 1.5]
+    first = writer.pack(1, 2, 0, 0, Flat(array("d", [0.5, 1.5])), 0.1)
+    second = writer.pack(3, 4, 0, 1, Flat(u8=b"xyz"), 0.2)
+    assert parse_action(first).flat.f64.tolist() == [0.5, 1.5] and parse_action(second).flat.u8 == b"xyz"
     assert (parse_action(first).step, parse_action(second).step) == (0, 1)
 
 
@@ -105,10 +114,11 @@ def test_big_endian_goes_through_rclpy() -> None:
     """Another encapsulation (here: hand-made big-endian CDR) is not parsed by hand but by rclpy."""
     name = b"a\x00"
     body = struct.pack(">iII", 5, 6, 1) + b"\x00\x00\x00\x00" + struct.pack(">I", 2) + name + b"\x00\x00"
-    body += struct.pack(">IIII", 1, 2, 3, 1) + struct.pack(">d", 0.25) + struct.pack(">QI", 9, 0)  # counter, tag
+    body += struct.pack(">IIII", 1, 2, 3, 1) + struct.pack(">d", 0.25) + struct.pack(">III", 0, 0, 0)  # i64, f32, u8
+    body += b"\x00\x00\x00\x00" + struct.pack(">QI", 9, 0)  # counter (8-aligned), tag
     parsed = parse_observation(b"\x00\x00\x00\x00" + body)
     assert (parsed.sec, parsed.agent, parsed.episode, parsed.step, parsed.layout) == (5, "a", 1, 2, 3)
-    assert parsed.data.tolist() == [0.25] and (parsed.counter, parsed.tag, parsed.signed) == (9, b"", b"")
+    assert parsed.flat.f64.tolist() == [0.25] and (parsed.counter, parsed.tag, parsed.signed) == (9, b"", b"")
 
 
 @settings(max_examples=100, deadline=None)
@@ -123,7 +133,7 @@ def test_signed_messages_carry_counter_and_tag_that_verify(f: dict, entropy: flo
     for kind, domain, parse in ((Observation, OBSERVATION, parse_observation), (Action, ACTION, parse_action)):
         writer_type = ObservationWriter if kind is Observation else ActionWriter
         writer = writer_type(f["agent"], f["layout"], Signer(key, domain))
-        args = (f["sec"], f["nanosec"], f["episode"], f["step"], array("d", f["data"]))
+        args = (f["sec"], f["nanosec"], f["episode"], f["step"], f["data"])
         raw = writer.pack(*args) if kind is Observation else writer.pack(*args, entropy)
         parsed = parse(raw)
         check(parsed, f)
@@ -137,7 +147,7 @@ def test_signed_messages_carry_counter_and_tag_that_verify(f: dict, entropy: flo
 
 
 def test_unsigned_messages_have_counter_0_and_no_tag() -> None:
-    raw = ActionWriter("robot_0", 7).pack(1, 2, 3, 4, array("d", [0.5]), 0.1)
+    raw = ActionWriter("robot_0", 7).pack(1, 2, 3, 4, Flat(array("d", [0.5])), 0.1)
     parsed = parse_action(raw)
     assert (parsed.counter, parsed.tag) == (0, b"")
     assert deserialize_message(raw, Action).counter == 0

@@ -88,15 +88,16 @@ def test_the_bag_alone_replays_with_its_header(recorded: tuple[dict, Path], tmp_
 @pytest.mark.parametrize(("tamper", "field", "recorded_value"), [
     (_dropped("observation"), "observation", "'missing from the bag'"),
     (_dropped("action"), "actor action", "'missing from the bag'"),
-    (_changed("data", lambda d: -d, leaf="action"), "applied action[0]", None),  # the actor's answer
+    (_changed("data_f32", lambda d: -d, leaf="action"), "applied action[0]", None),  # the actor's answer (float32)
+    (_changed("data_f32", lambda d: d + 1, leaf="observation"), "observation f32[0]", None),  # in its dtype
     (_changed("action", lambda d: -d), "applied action[0]", None),  # what the env received
     # the replay lets the fallback stand in where the bag says so: the action it gives is not the one recorded
     (_changed("fallback", lambda f: not f), "applied action[0]", None),
     (_changed("info_json", lambda _j: '{"forged": 1}'), "info_json", "'{\"forged\": 1}'"),
     (_changed("episode_return", lambda r: r + 1.0), "episode_return", None),
     (_changed("reward", lambda r: r + 1.0), "reward", None),
-], ids=["observation_dropped", "action_dropped", "actor_action_changed", "applied_action_changed",
-        "fallback_flag_flipped", "info_changed", "return_changed", "reward_changed"])
+], ids=["observation_dropped", "action_dropped", "actor_action_changed", "observation_changed",
+        "applied_action_changed", "fallback_flag_flipped", "info_changed", "return_changed", "reward_changed"])
 def test_every_tampered_message_is_named(recorded: tuple[dict, Path], tmp_path: Path, tamper: Callable[..., Edit],
                                          field: str, recorded_value: str | None) -> None:
     card, bag = recorded

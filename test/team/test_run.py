@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from array import array
 from typing import Any
 
 import numpy as np
 import pytest
 from conftest import CONFIG_DIR
+from flats import flat_for
 from tape import Tape
 
 from marl_bridge.config import FallbackConfig, RunConfig, load
@@ -47,7 +47,7 @@ def answer(run: TeamRun, agent: str, values: Any = (0.5, -0.5), *, episode: int 
     codec = run.team.act_codecs[agent]
     run.offer(agent, Parsed(0, 0, name or agent, run.episode_index if episode is None else episode,
                             run.step_index if step is None else step, codec.layout if layout is None else layout,
-                            array("d", values), entropy))
+                            flat_for(codec, values), entropy))
 
 
 def stepped_actions(tape: Tape) -> dict[str, Any]:
@@ -331,7 +331,7 @@ def test_agents_leaving_are_no_longer_asked() -> None:
     run, tape, _ = started(cfg)
     while not run.finished:
         for agent in tape.sent[-1][2]:
-            obs = run.team.obs_codecs[agent].decode(tape.sent[-1][2][agent])
+            obs = run.team.obs_codecs[agent].unpack(tape.sent[-1][2][agent])
             answer(run, agent, tuple(np.clip(2 * (obs[2:4] - obs[:2]), -1, 1)))
     asked = [set(enc) for _, _, enc in tape.sent]
     assert asked[0] == {"robot_0", "robot_1"} and len(asked[-1]) == 1  # one reached its goal first

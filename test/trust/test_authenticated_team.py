@@ -29,6 +29,7 @@ from rclpy.node import Node
 from std_srvs.srv import Trigger
 
 from marl_bridge.cli.team import run_team
+from marl_bridge.codec import Flat
 from marl_bridge.config import PolicyConfig, RunConfig, load, with_overrides
 from marl_bridge.msg import Action, ActorStatus, Observation, SafetyEvent
 from marl_bridge.nodes.actor import ActorNode
@@ -95,14 +96,15 @@ class Rogue(Node):
         msg = parse_observation(raw)
         if msg.agent != "robot_1" or not msg.tag:
             return  # its own fakes are not for robot_1
-        for writer in (self.unsigned_r1, self.wrong_key_r1):  # a valid action the rogue chose
-            self.r1_action.publish(writer.pack(0, 0, msg.episode, msg.step, array("d", [1.0, -1.0]), math.nan))
+        chosen = Flat(f32=array("f", [1.0, -1.0]))  # a valid action the rogue chose
+        for writer in (self.unsigned_r1, self.wrong_key_r1):
+            self.r1_action.publish(writer.pack(0, 0, msg.episode, msg.step, chosen, math.nan))
         self.answered_robot_1 += 2
 
     def fake_observations(self, episode: int, step: int) -> None:
         for writer in self.fake_obs:
             for s in (step, step + 1):
-                self.r2_obs.publish(writer.pack(0, 0, episode, s, array("d", [9.0, 9.0, -9.0, -9.0])))
+                self.r2_obs.publish(writer.pack(0, 0, episode, s, Flat(f32=array("f", [9.0, 9.0, -9.0, -9.0]))))
 
     def replay(self) -> None:
         self.r0_action.publish(self.captured["action"])
