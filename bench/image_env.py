@@ -90,7 +90,7 @@ def wire_bytes(cfg: RunConfig) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--cycles", type=int, default=60, help="joint steps per timed episode")
     args = parser.parse_args()
     cfg = config(args.cycles)

@@ -108,10 +108,10 @@ class CodecError(ValueError):
 
 def _scalarize(values: np.ndarray) -> Any:
     """JSON form of an array of bounds: one number when all equal, else a flat list."""
-    flat = values.reshape(-1).tolist()
-    if flat and all(v == flat[0] for v in flat):
-        return flat[0]
-    return flat
+    flat = values.reshape(-1)
+    if flat.size and (flat == flat[0]).all():  # vectorised: an image's bounds have 10^5 entries
+        return flat[0].item()
+    return flat.tolist()
 
 
 def space_to_json(space: spaces.Space, where: str = "space") -> dict[str, Any]:
