@@ -27,7 +27,6 @@ Arguments after --ros-args go to ROS (remappings, --params-file, ...).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import tempfile
@@ -203,22 +202,9 @@ def cmd_run(cfg: RunConfig, out: Path, progress: bool, record: Path | None = Non
             bar.update(1)
             bar.set_postfix(ret=f"{sum(rec.returns.values()):.2f}", steps=rec.steps)
 
-    recorders: list[Any] = []
-    if record is not None:  # the supervisor starts once the recorder listens on every team topic
-        cfg = dataclasses.replace(cfg, supervisor=dataclasses.replace(
-            cfg.supervisor, required_listeners=max(1, cfg.supervisor.required_listeners)))
-
-    def extra_nodes(supervisor: Any) -> list[Any]:
-        if record is None:
-            return []
-        from marl_bridge.recording.recorder import RecorderNode
-        recorders.append(RecorderNode(supervisor.team, supervisor.agents, record, supervisor.get_namespace()))
-        return recorders
-
-    card = run_team(cfg, out, on_episode=on_episode, extra_nodes=extra_nodes,
-                    drain=(lambda c: recorders[0].expect(c)) if record is not None else None, external=external)
-    if recorders:
-        card["recording"] = {**(card.get("recording") or {}), **recorders[0].close()}
+    # --record: the supervisor records what it sends and receives itself (recording/tap.py), through a
+    # bag writer process: no extra DDS reader slows the team
+    card = run_team(cfg, out, on_episode=on_episode, external=external, record=record)
     if bar is not None:
         bar.close()
     path = write_run_card(card, out)

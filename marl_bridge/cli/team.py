@@ -108,7 +108,7 @@ def run_team(cfg: RunConfig, out_dir: Path,
              on_episode: Callable[[EpisodeRecord], None] | None = None,
              extra_nodes: Callable[[SupervisorNode], list[Node]] | None = None,
              drain: Callable[[dict[str, Any]], Future] | None = None, drain_timeout_s: float = 10.0,
-             external: list[str] | None = None) -> dict[str, Any]:
+             external: list[str] | None = None, record: Path | None = None) -> dict[str, Any]:
     """Run `cfg` over DDS in `cfg.run.topology`; return the run card (also when interrupted).
 
     `external` agents get no actor here: their actors run elsewhere (real robots, another machine,
@@ -116,18 +116,19 @@ def run_team(cfg: RunConfig, out_dir: Path,
     `extra_nodes(supervisor)` builds nodes (monitors, recorders) that share this process's executor;
     they are added before the supervisor starts stepping. `drain(card)` returns a future the executor keeps
     spinning for after the run (at most `drain_timeout_s`), so those nodes can take the last messages.
+    `record`: the supervisor records the team into this new rosbag2 directory itself (recording/tap.py).
     Raises ConfigError before anything is started when the config or the env is wrong.
     """
     with ros_session([]) as stop:  # restores the previous signal handlers on the way out
         return _run_in_session(cfg, out_dir, stop, on_episode, extra_nodes, drain, drain_timeout_s,
-                               external or [])
+                               external or [], record)
 
 
 def _run_in_session(cfg: RunConfig, out_dir: Path, stop: StopRequest,
                     on_episode: Callable[[EpisodeRecord], None] | None,
                     extra_nodes: Callable[[SupervisorNode], list[Node]] | None,
                     drain: Callable[[dict[str, Any]], Future] | None, drain_timeout_s: float,
-                    external: list[str]) -> dict[str, Any]:
+                    external: list[str], record: Path | None = None) -> dict[str, Any]:
     children: list[subprocess.Popen[bytes]] = []
     executor = EventsExecutor()
     supervisor: SupervisorNode | None = None
@@ -135,7 +136,7 @@ def _run_in_session(cfg: RunConfig, out_dir: Path, stop: StopRequest,
     side: list[_BackgroundSpinner] = []
     try:
         supervisor = SupervisorNode(config_parameters(cfg), on_episode=on_episode, out_dir=out_dir,
-                                    namespace=cfg.supervisor.team)
+                                    namespace=cfg.supervisor.team, record_dir=record)
         executor.add_node(supervisor)
         unknown = sorted(set(external) - set(supervisor.agents))
         if unknown:
@@ -174,6 +175,11 @@ def _run_in_session(cfg: RunConfig, out_dir: Path, stop: StopRequest,
             executor.spin_until_future_complete(drain(card), timeout_sec=drain_timeout_s)
         if rclpy.ok():
             supervisor.flush()
+        recording = supervisor.close_recording()
+        if recording is not None:
+            card["recording"] = recording
+            if supervisor.card_writer is not None:
+                supervisor.card_writer.write(card)
         card["pictures"] = write_run_pictures(supervisor.traces, card, out_dir)
         return card
     finally:

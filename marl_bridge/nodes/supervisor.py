@@ -22,6 +22,7 @@ from rclpy.clock import Clock, ClockType
 from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.serialization import serialize_message
 from rclpy.task import Future
 from std_msgs.msg import String
 
@@ -38,7 +39,9 @@ from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, ros_names, team_na
 from marl_bridge.nodes.wire import WireError, parse_action
 from marl_bridge.nodes.world_view import WorldView
 from marl_bridge.recording.header import run_header
+from marl_bridge.recording.recorder import recorded_topics
 from marl_bridge.recording.run_card import CardWriter
+from marl_bridge.recording.tap import BagTap, typename
 from marl_bridge.team.card import run_card
 from marl_bridge.team.foreign import ForeignWatch
 from marl_bridge.team.run import TeamRun
@@ -49,8 +52,8 @@ class SupervisorNode(Node):
 
     def __init__(self, parameters: list[Parameter] | None = None, *, node_name: str = "supervisor",
                  topology: str | None = None, on_episode: Callable[[EpisodeRecord], None] | None = None,
-                 cli_args: list[str] | None = None, out_dir: Path | None = None, namespace: str | None = None
-                 ) -> None:
+                 cli_args: list[str] | None = None, out_dir: Path | None = None, namespace: str | None = None,
+                 record_dir: Path | None = None) -> None:
         super().__init__(node_name, namespace=namespace, parameter_overrides=parameters or [],
                          automatically_declare_parameters_from_overrides=True, cli_args=cli_args)
         self.cfg = cfg = config_from_node(self)
@@ -76,7 +79,10 @@ class SupervisorNode(Node):
         if self.auth is None:
             self.get_logger().warning(f"team {t!r} is not authenticated (no safety.key_file): any node on this ROS "
                                       "domain can answer for a robot or call the services that move the team")
-        self.out = TeamPublishers(self, names, team, cfg.run.seed, sim_time=sim_time,
+        # `record_dir`: this node records the team itself, through a bag writer process (recording/tap.py)
+        self.tap = BagTap(record_dir, [(topic, typename(msg_type)) for topic, msg_type, _qos in
+                                       recorded_topics(names, team.agents)]) if record_dir is not None else None
+        self.out = TeamPublishers(self, names, team, cfg.run.seed, sim_time=sim_time, tap=self.tap,
                                   on_episode=self._episode_done(on_episode), on_end=self._ended,
                                   header=run_header(cfg, team),
                                   signers=self.auth.observation_signers if self.auth else None)
@@ -88,6 +94,10 @@ class SupervisorNode(Node):
         # Observation and Action messages on the wire.
         self.action_subs = {a: self.create_subscription(Action, names.agent(a, "action"), self._action_cb(a),
                                                         STREAM_QOS, raw=True) for a in self.agents}
+        if self.tap is not None:  # the actor watchdogs' stops (latched, rare): only the bag wants them
+            self.stop_subs = [self.create_subscription(Action, names.agent(a, "stop"),
+                                                       self._tapped(names.agent(a, "stop")), LATCHED_QOS, raw=True)
+                              for a in self.agents]
         self.status_subs = {a: self.create_subscription(ActorStatus, names.agent(a, "status"), self._on_status,
                                                         LATCHED_QOS) for a in self.agents}
         run = self.run
@@ -108,7 +118,8 @@ class SupervisorNode(Node):
         self.ready_timer = self.create_timer(0.02, self._check_ready, clock=steady)
         self.liveness_timer = self.create_timer(0.25, self._check_graph, clock=steady,
                                                 autostart=bool(cfg.safety.lost_after_steps))
-        self.recorder_timer = self.create_timer(0.25, self._check_recorders, clock=steady, autostart=False)
+        self.recorder_timer = self.create_timer(0.25, self._check_recorders, clock=steady,
+                                                autostart=self.tap is not None)
         self.get_logger().info(f"team {names.root}: {len(self.agents)} agents of {cfg.env.entry_point} "
                                f"({team.api}); waiting for actors")
 
@@ -144,7 +155,14 @@ class SupervisorNode(Node):
 
 
     # -- startup -------------------------------------------------------------------------------
+    def _tapped(self, topic: str) -> Callable[[bytes], None]:
+        tap = self.tap
+        assert tap is not None
+        return lambda raw: tap.add(topic, raw)
+
     def _on_status(self, msg: ActorStatus) -> None:
+        if self.tap is not None:
+            self.tap.add(self.names.agent(msg.agent, "status"), serialize_message(msg))
         if msg.agent in self.out.obs_pubs and msg.state == ActorStatus.STATE_READY:
             self.run.ready[msg.agent] = msg.policy
             self.run.stats.skipped[msg.agent] = msg.skipped  # observations superseded after a gap
@@ -225,6 +243,9 @@ class SupervisorNode(Node):
     def _check_recorders(self) -> None:
         if self.run.finished:
             return
+        if self.tap is not None and self.tap.lost and not self.run.recorder_lost:
+            self.run.recorder_left(f"bag writer of {self.get_fully_qualified_name()}")
+            self.get_logger().error(f"recording stopped: {self.tap.lost}")
         present = {f"{ns.rstrip('/')}/{name}" for name, ns in self.get_node_names_and_namespaces()}
         for node, info in self.recorders.items():
             if node not in present and not info.get("lost"):
@@ -239,8 +260,11 @@ class SupervisorNode(Node):
     # -- inputs --------------------------------------------------------------------------------
     def _action_cb(self, agent: str) -> Callable[[bytes], None]:
         offer, unreadable, auth = self.run.offer, self.run.unreadable, self.auth
+        tap, topic = self.tap, self.names.agent(agent, "action")
 
         def callback(raw: bytes) -> None:
+            if tap is not None:  # every message on the topic, as it came (what a recorder would keep)
+                tap.add(topic, raw)
             try:
                 msg = parse_action(raw)
             except WireError as exc:
@@ -269,7 +293,10 @@ class SupervisorNode(Node):
         card = run_card(self.run, topology=self.topology, ros_names=self.ros_names)
         card["episodes_file"] = self.card_writer.episodes_file if self.card_writer is not None else None
         card["authenticated"] = self.auth is not None
-        if self.recorders:  # a recorder of its own (launch, `marl-bridge record`); `run --record` adds its counts
+        if self.tap is not None:  # recording from here; the writer's counts come when it closes (run_team)
+            card["recording"] = {"bag": str(self.tap.bag_dir), "storage": "mcap", "recorder": "supervisor",
+                                 "lost": self.run.recorder_lost or None}
+        elif self.recorders:  # a recorder node (launch, `marl-bridge record`)
             (node, info), *_ = self.recorders.items()
             card["recording"] = {**info, "recorder": node, "lost": self.run.recorder_lost or None}
         return card
@@ -279,7 +306,18 @@ class SupervisorNode(Node):
         listener in another process (a recorder) is not cut off when this process exits right after."""
         return all(pub.wait_for_all_acked(Duration(seconds=timeout_s)) for pub in self.out.all_publishers())
 
+    def close_recording(self) -> dict[str, Any] | None:
+        """Let the bag writer finish (after the run): the card's `recording` with the writer's counts."""
+        if self.tap is None:
+            return None
+        summary = self.tap.close()
+        if summary.get("lost") and not self.run.recorder_lost:
+            self.run.recorder_left(f"bag writer of {self.get_fully_qualified_name()}")
+        return {**summary, "lost": self.run.recorder_lost or None, "writer_lost": summary.get("lost")}
+
     def destroy_node(self) -> None:
+        if self.tap is not None and self.tap.proc.poll() is None:  # not closed yet: an error on the way
+            self.close_recording()
         if self.card_writer is not None:
             self.card_writer.close()
         super().destroy_node()

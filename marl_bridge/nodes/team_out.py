@@ -1,8 +1,8 @@
 """The supervisor's publishers: a TeamRun's Outlet over ROS (see marl_bridge.team.run.Outlet).
 
-Observations go out as serialized bytes from a per-agent writer (nodes/wire.py: the typed conversion
-was the largest cost of a step); step results reuse one message per agent, refilled each step, and are
-serialized only for topics someone reads (the matched event keeps the reader count, so the step loop
+Observations and step results go out as serialized bytes from per-agent writers (nodes/wire.py: the
+typed conversion was the largest cost of a step); step results are serialized only for topics someone
+reads or when the supervisor records the team itself (the matched event keeps the reader count, so the step loop
 does not ask the middleware every step).
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 
 from rclpy.event_handler import PublisherEventCallbacks
 from rclpy.node import Node
+from rclpy.serialization import serialize_message
 from rosgraph_msgs.msg import Clock as ClockMsg
 from std_msgs.msg import String
 
@@ -23,18 +24,28 @@ from marl_bridge.envs.episode import AgentResult, EpisodeRecord
 from marl_bridge.envs.team import Team
 from marl_bridge.msg import AgentSpec, EpisodeSummary, Observation, SafetyEvent, StepResult
 from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, STREAM_OUT_QOS, TeamNames
-from marl_bridge.nodes.wire import ObservationWriter
+from marl_bridge.nodes.wire import ObservationWriter, StepResultWriter
 from marl_bridge.nodes.world_view import WorldView
 from marl_bridge.recording.run_card import info_json
+from marl_bridge.recording.tap import BagTap
 from marl_bridge.safety.events import SafetyEventData
 from marl_bridge.trust.tags import Signer
+
+_NO_ACTION = array("d")  # a step result of an agent that did not act this step (AEC: not its turn)
 
 
 class TeamPublishers:
     def __init__(self, node: Node, names: TeamNames, team: Team, run_seed: int, *, sim_time: bool,
                  on_episode: Callable[[EpisodeRecord], None] | None, on_end: Callable[[str], None],
-                 header: dict[str, Any] | None = None, signers: dict[str, Signer] | None = None) -> None:
+                 header: dict[str, Any] | None = None, signers: dict[str, Signer] | None = None,
+                 tap: BagTap | None = None) -> None:
         self.node, self.on_episode, self.on_end = node, on_episode, on_end
+        # recording from here (recording/tap.py): every message also goes to the bag writer, as bytes
+        self.tap = tap
+        self._topics = {(a, leaf): names.agent(a, leaf) for a in team.agents
+                        for leaf in ("observation", "step_result", "final_observation")}
+        self._team_topics = {leaf: names.team(leaf) for leaf in ("safety_events", "episode_summary", "run_status",
+                                                                  "run_header")}
         self.sim_time_stamps = sim_time
         self.act_codecs = team.act_codecs
         agents = team.agents
@@ -67,7 +78,7 @@ class TeamPublishers:
         signers = signers or {}
         self._obs_out = {a: (ObservationWriter(a, team.obs_codecs[a].layout, signers.get(a)).pack,
                              self.obs_pubs[a].publish) for a in agents}
-        self._result_msgs = {a: StepResult(agent=a) for a in agents}
+        self._result_out = {a: StepResultWriter(a).pack for a in agents}  # serialized as bytes (nodes/wire.py)
         self._clock_msg = ClockMsg()
         self.view: WorldView | None = None  # the simulated robots as ROS sees robots (set by the supervisor)
         for a in agents:
@@ -82,6 +93,13 @@ class TeamPublishers:
         until the run's end, which a recorder killed mid-run would not reach)."""
         if self.header is not None:
             self.header_pub.publish(self.header)
+            self._tap_typed("run_header", self.header, checkpoint=True)
+
+    def _tap_typed(self, leaf: str, msg: Any, checkpoint: bool = False) -> None:
+        if self.tap is not None:
+            self.tap.add(self._team_topics[leaf], serialize_message(msg))
+            if checkpoint:
+                self.tap.checkpoint()
 
     def _readers_of(self, agent: str) -> Callable[[Any], None]:
         def matched(info: Any) -> None:
@@ -108,32 +126,45 @@ class TeamPublishers:
     def observations(self, episode: int, step: int, encoded: dict[str, array]) -> None:
         sec, nanosec = self._stamp()
         out = self._obs_out
-        for agent, data in encoded.items():  # hot loop: locals, no lookups per field
+        if self.tap is None:
+            for agent, data in encoded.items():  # hot loop: locals, no lookups per field
+                pack, publish = out[agent]
+                publish(pack(sec, nanosec, episode, step, data))
+            return
+        add, topics = self.tap.add, self._topics
+        for agent, data in encoded.items():
             pack, publish = out[agent]
-            publish(pack(sec, nanosec, episode, step, data))
+            raw = pack(sec, nanosec, episode, step, data)
+            publish(raw)
+            add(topics[agent, "observation"], raw)
 
     def results(self, episode: int, step: int, results: list[AgentResult], actions: dict[str, Any]) -> None:
         stamp = None
+        tap = self.tap
         for r in results:
-            if not self.result_readers[r.agent]:
+            if not self.result_readers[r.agent] and tap is None:
                 continue  # nobody listens (yet): skip the serialization; the run card keeps the totals
             stamp = stamp or self._stamp()
-            msg = self._result_msgs[r.agent]
-            msg.header.stamp.sec, msg.header.stamp.nanosec = stamp
-            msg.episode, msg.step, msg.reward = episode, step, r.reward
-            msg.episode_return, msg.terminated, msg.truncated = r.episode_return, r.terminated, r.truncated
-            msg.fallback, msg.info_json = r.fallback, info_json(r.info)
-            msg.action = self.act_codecs[r.agent].pack_f64(actions[r.agent]) if r.acted else array("d")
-            self.result_pubs[r.agent].publish(msg)
+            action = self.act_codecs[r.agent].pack_f64(actions[r.agent]) if r.acted else _NO_ACTION
+            raw = self._result_out[r.agent](*stamp, episode, step, r.reward, r.episode_return, r.terminated,
+                                            r.truncated, r.fallback, action, info_json(r.info))
+            if self.result_readers[r.agent]:
+                self.result_pubs[r.agent].publish(raw)
+            if tap is not None:
+                tap.add(self._topics[r.agent, "step_result"], raw)
             if r.final is not None:
                 pack, publish = self._final_out[r.agent]
-                publish(pack(*stamp, episode, step + 1, r.final))
+                final = pack(*stamp, episode, step + 1, r.final)
+                publish(final)
+                if tap is not None:
+                    tap.add(self._topics[r.agent, "final_observation"], final)
 
     def event(self, ev: SafetyEventData) -> None:
         msg = SafetyEvent(agent=ev.agent, episode=ev.episode, step=ev.step, kind=ev.kind, severity=ev.severity,
                           value=float(ev.value), detail=ev.detail)
         msg.header.stamp = self.node.get_clock().now().to_msg()
         self.event_pub.publish(msg)
+        self._tap_typed("safety_events", msg)
         if ev.severity >= 2:
             self.node.get_logger().warning(f"{ev.kind} [{ev.agent}] ep {ev.episode} step {ev.step}: {ev.detail}")
 
@@ -145,6 +176,7 @@ class TeamPublishers:
                                  fallbacks=[rec.fallbacks[x] for x in a])
         summary.header.stamp = self.node.get_clock().now().to_msg()
         self.summary_pub.publish(summary)
+        self._tap_typed("episode_summary", summary, checkpoint=True)  # the finished episode on disk
         if self.on_episode is not None:
             self.on_episode(rec)
 
@@ -152,12 +184,16 @@ class TeamPublishers:
         """Simulated worlds publish their physics time on /clock (nodes may run with use_sim_time)."""
         self._clock_msg.clock.sec, self._clock_msg.clock.nanosec = divmod(round(seconds * 1e9), 1_000_000_000)
         self.clock_pub.publish(self._clock_msg)
+        if self.tap is not None:
+            self.tap.add("/clock", serialize_message(self._clock_msg))
         if self.view is not None:
             self.view.publish(seconds)
 
     def run_status(self, status: str) -> None:
-        self.status_pub.publish(String(data=status))
+        msg = String(data=status)
+        self.status_pub.publish(msg)
+        self._tap_typed("run_status", msg)
 
     def ended(self, status: str) -> None:
-        self.status_pub.publish(String(data=status))
+        self.run_status(status)
         self.on_end(status)

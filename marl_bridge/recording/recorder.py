@@ -121,13 +121,16 @@ class RecorderNode(Node):
         topics = recorded_topics(names, agents)
         # who records, and where: the supervisor puts it on the run card and notices when this node leaves
         # (latched, and again to every reader that matches: a latched sample for a reader that matched after
-        # it was written was seen to arrive only much later)
+        # it was written was seen to arrive only much later, and a live one to be missed by a reader still
+        # completing its match)
         self._announcement = String(data=json.dumps({"bag": str(self.bag_dir.resolve()), "storage": "mcap",
                                                      "node": self.get_fully_qualified_name()}))
         self.announce = self.create_publisher(
             String, names.team("recorder"), LATCHED_QOS,
             event_callbacks=PublisherEventCallbacks(matched=self._announce_to_new_readers))
         self.announce.publish(self._announcement)
+        # ... and once a second: a reader whose match raced the sample above still hears it soon
+        self.announce_timer = self.create_timer(1.0, lambda: self.announce.publish(self._announcement))
         for topic, msg_type, qos in topics:
             package = msg_type.__module__.split(".")[0]
             connection = self.writer.add_connection(topic, f"{package}/msg/{msg_type.__name__}",

@@ -3,6 +3,7 @@ and where it ends; the run itself goes on."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -18,9 +19,9 @@ from rclpy.node import Node
 from rclpy.task import Future
 from std_msgs.msg import String
 
-from marl_bridge.msg import SafetyEvent
+from marl_bridge.msg import EpisodeSummary, SafetyEvent
 from marl_bridge.nodes.spin import ros_session, spin_until
-from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, team_topic
+from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, RECORD_QOS, team_topic
 
 pytestmark = pytest.mark.ros
 
@@ -50,6 +51,18 @@ def test_a_killed_recorder_is_an_event_and_on_the_card(tmp_path: Path) -> None:
             give_up.start()
             try:
                 assert spin_until(executor, announced, stop), "the recorder never announced itself"
+                # the supervisor knows of it once its card (rewritten as the run goes) names the bag: a check
+                # on the executor's clock, as the supervisor's own readiness check works
+                known = Future()
+                card_file = tmp_path / "out" / "run_card.json"
+
+                def check_card() -> None:
+                    with contextlib.suppress(OSError, ValueError):
+                        if json.loads(card_file.read_text()).get("recording") and not known.done():
+                            known.set_result(True)
+                timer = watcher.create_timer(0.05, check_card)
+                assert spin_until(executor, known, stop), "the supervisor never named the recorder"
+                timer.cancel()
                 recorder.send_signal(signal.SIGKILL)  # no chance to close its bag
                 assert spin_until(executor, lost, stop), "the supervisor never noticed the recorder leave"
             finally:
@@ -72,3 +85,61 @@ def test_a_killed_recorder_is_an_event_and_on_the_card(tmp_path: Path) -> None:
     (gone,) = card["recording"]["lost"]
     assert gone["node"] == "/pursuit/recorder" and gone["episode"] >= 0
     assert card["safety_events"]["by_agent"]["<team>"]["recorder_lost"] == 1
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append((int(stat.parent.name), (stat.parent / "cmdline").read_bytes().decode(errors="replace")))
+    return out
+
+
+def test_run_record_whose_bag_writer_dies_says_so_and_goes_on(tmp_path: Path) -> None:
+    """`run --record` records from the supervisor through a writer process: SIGKILL that process mid-run and
+    the run reports recorder_lost, keeps going, and its cut bag still replays what reached the disk."""
+    config = CONFIG_DIR / "mujoco_pursuit.yaml"
+    run = _cli("run", str(config), "--episodes", "100000", "--out", str(tmp_path / "out"), "--no-progress",
+               "--record", str(tmp_path / "bag"))
+    summaries, lost = Future(), Future()
+    seen = [0]
+
+    def on_summary(_msg: object) -> None:
+        seen[0] += 1
+        if seen[0] >= 3 and not summaries.done():  # a few episodes on disk (checkpointed after each summary)
+            summaries.set_result(True)
+    try:
+        with ros_session([]) as stop:
+            watcher = Node("writer_watch")
+            watcher.create_subscription(EpisodeSummary, team_topic("pursuit", "episode_summary"), on_summary,
+                                        RECORD_QOS)
+            watcher.create_subscription(SafetyEvent, team_topic("pursuit", "safety_events"),
+                                        lambda m: m.kind == "recorder_lost" and not lost.done()
+                                        and lost.set_result(m), EVENTS_QOS)
+            executor = EventsExecutor()
+            executor.add_node(watcher)
+            give_up = threading.Timer(120.0, stop.set)
+            give_up.start()
+            try:
+                assert spin_until(executor, summaries, stop), "no episode ended"
+                (writer,) = [pid for pid, cmd in _children(run.pid) if "marl_bridge.recording.tap" in cmd]
+                os.kill(writer, signal.SIGKILL)
+                assert spin_until(executor, lost, stop), "the supervisor never noticed its bag writer die"
+            finally:
+                give_up.cancel()
+                executor.remove_node(watcher)
+                watcher.destroy_node()
+                executor.shutdown()
+        run.send_signal(signal.SIGINT)
+        assert run.wait(timeout=60) == 130
+    finally:
+        if run.poll() is None:
+            run.kill()
+        run.wait()
+    card = json.loads((tmp_path / "out" / "run_card.json").read_text())
+    assert card["recording"]["lost"] and "gone" in card["recording"]["writer_lost"]
+    assert card["safety_events"]["by_agent"]["<team>"]["recorder_lost"] == 1
+    replay = subprocess.run([sys.executable, "-P", "-m", "marl_bridge.cli", "replay", str(tmp_path / "bag")],
+                            capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert replay.returncode == 0 and "damaged bag, replaying its readable part" in replay.stdout, replay.stdout
