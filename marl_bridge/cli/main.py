@@ -66,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--external", action="append", metavar="AGENT",
                      help="start no actor for AGENT here: it runs elsewhere (a robot, marl-bridge actor)")
     run.add_argument("--record", type=Path, metavar="BAG_DIR",
-                     help="record the team's topics to this rosbag2 directory (MCAP); must not exist yet")
+                     help="record the team's topics to this new rosbag2 directory (MCAP), from the supervisor "
+                          "through a bag writer process")
 
     sup = sub.add_parser("supervisor", help="run the supervisor node alone")
     sup.add_argument("--config", type=Path, help="config file (default: the node's ROS parameters)")
