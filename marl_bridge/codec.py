@@ -262,19 +262,29 @@ class SpaceCodec:
                 raise CodecError(f"{self.where}: value has {out.size} elements, expected {self.size}")
             return out
         out = np.empty(self.size, dtype=np.float64)
-        self._encode_into(self.space, value, out, iter(self._leaves))
+        self._each_leaf(self.space, value, iter(self._leaves), lambda leaf, v: self._encode_leaf(leaf, v, out))
         return out
 
-    def _encode_into(self, space: spaces.Space, value: Any, out: np.ndarray, leaves: Any) -> None:
+    def _each_leaf(self, space: spaces.Space, value: Any, leaves: Any, visit: Any) -> None:
+        """Call visit(leaf, its value) for every leaf of a (nested) value, in the codec's leaf order."""
         if isinstance(space, spaces.Dict):
             for key, sub in space.spaces.items():
-                self._encode_into(sub, value[key], out, leaves)
-            return
-        if isinstance(space, spaces.Tuple):
+                self._each_leaf(sub, value[key], leaves, visit)
+        elif isinstance(space, spaces.Tuple):
             for sub, item in zip(space.spaces, value, strict=True):
-                self._encode_into(sub, item, out, leaves)
-            return
-        leaf: _Leaf = next(leaves)
+                self._each_leaf(sub, item, leaves, visit)
+        else:
+            visit(next(leaves), value)
+
+    def _build(self, space: spaces.Space, leaves: Any, value_of: Any) -> Any:
+        """A (nested) value of the space from value_of(leaf) for every leaf, in the codec's leaf order."""
+        if isinstance(space, spaces.Dict):
+            return {key: self._build(sub, leaves, value_of) for key, sub in space.spaces.items()}
+        if isinstance(space, spaces.Tuple):
+            return tuple(self._build(sub, leaves, value_of) for sub in space.spaces)
+        return value_of(next(leaves))
+
+    def _encode_leaf(self, leaf: _Leaf, value: Any, out: np.ndarray) -> None:
         arr = np.asarray(value).reshape(-1)
         if arr.size != leaf.size:
             raise CodecError(f"{self.where}: leaf at offset {leaf.offset} has {arr.size} elements, "
@@ -292,14 +302,10 @@ class SpaceCodec:
         flat = np.asarray(data, dtype=np.float64)
         if self._simple:
             return flat.astype(self.space.dtype).reshape(self.space.shape)
-        return self._decode(self.space, flat, iter(self._leaves))
+        return self._build(self.space, iter(self._leaves), lambda leaf: self._decoded_leaf(leaf, flat))
 
-    def _decode(self, space: spaces.Space, flat: np.ndarray, leaves: Any) -> Any:
-        if isinstance(space, spaces.Dict):
-            return {key: self._decode(sub, flat, leaves) for key, sub in space.spaces.items()}
-        if isinstance(space, spaces.Tuple):
-            return tuple(self._decode(sub, flat, leaves) for sub in space.spaces)
-        leaf: _Leaf = next(leaves)
+    @staticmethod
+    def _decoded_leaf(leaf: _Leaf, flat: np.ndarray) -> Any:
         part = flat[leaf.offset:leaf.offset + leaf.size]
         if leaf.scalar:
             return leaf.dtype.type(part[0])
@@ -365,7 +371,8 @@ class SpaceCodec:
                     raise CodecError(f"{self.where}: {value!r} is not an int64 value ({exc})") from None
             return self._flat_of_one(one, value)
         parts: dict[str, list[np.ndarray]] = {c: [] for c in CHANNELS}
-        self._pack_into(self.space, value, parts, iter(self._leaves))
+        self._each_leaf(self.space, value, iter(self._leaves),
+                        lambda leaf, v: parts[leaf.channel].append(self._leaf_array(leaf, v)))
         out = Flat()
         for name in CHANNELS:
             if parts[name]:
@@ -402,18 +409,6 @@ class SpaceCodec:
                 raise CodecError(f"{self.where}: integer value outside {leaf.channel} ({lo}..{hi})")
         return np.ascontiguousarray(arr.reshape(-1), dtype=target)
 
-    def _pack_into(self, space: spaces.Space, value: Any, parts: dict[str, list[np.ndarray]], leaves: Any) -> None:
-        if isinstance(space, spaces.Dict):
-            for key, sub in space.spaces.items():
-                self._pack_into(sub, value[key], parts, leaves)
-            return
-        if isinstance(space, spaces.Tuple):
-            for sub, item in zip(space.spaces, value, strict=True):
-                self._pack_into(sub, item, parts, leaves)
-            return
-        leaf: _Leaf = next(leaves)
-        parts[leaf.channel].append(self._leaf_array(leaf, value))
-
     def pack_f64(self, value: Any) -> array:
         """The float64 flattening as array('d') (a StepResult's applied action; exact up to 2**53)."""
         if self._discrete is not None and isinstance(value, int | np.integer):
@@ -432,21 +427,14 @@ class SpaceCodec:
             if one.scalar:
                 return one.dtype.type(flat.i64[0])
             return self._leaf_value(one, getattr(flat, one.channel))
-        return self._unpack(self.space, flat, iter(self._leaves))
+        return self._build(self.space, iter(self._leaves),
+                           lambda leaf: self._leaf_value(leaf, getattr(flat, leaf.channel)))
 
     def _leaf_value(self, leaf: _Leaf, buffer: Any) -> Any:
         part = _view(leaf, buffer)
         if leaf.scalar:
             return leaf.dtype.type(part[0])
         return part.astype(leaf.dtype).reshape(leaf.shape)  # a copy: the policy may keep or change it
-
-    def _unpack(self, space: spaces.Space, flat: Flat, leaves: Any) -> Any:
-        if isinstance(space, spaces.Dict):
-            return {key: self._unpack(sub, flat, leaves) for key, sub in space.spaces.items()}
-        if isinstance(space, spaces.Tuple):
-            return tuple(self._unpack(sub, flat, leaves) for sub in space.spaces)
-        leaf: _Leaf = next(leaves)
-        return self._leaf_value(leaf, getattr(flat, leaf.channel))
 
     def as_f64(self, flat: Flat) -> np.ndarray:
         """The float64 flattening of a message's sequences (sizes as the space's; for the shield's clamp)."""

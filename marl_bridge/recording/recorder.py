@@ -31,7 +31,6 @@ from rclpy.event_handler import PublisherEventCallbacks
 from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from rclpy.task import Future
-from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosgraph_msgs.msg import Clock
 from std_msgs.msg import String
@@ -39,6 +38,7 @@ from std_msgs.msg import String
 from marl_bridge.msg import Action as ActionMsg
 from marl_bridge.msg import ActorStatus, EpisodeSummary, Observation, SafetyEvent, StepResult
 from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, RECORD_QOS, TeamNames, team_names
+from marl_bridge.recording.tap import BagFile, typename
 
 PACKAGE = "marl_bridge"
 # The supervisor publishes /clock reliably with the team's depth and history, so the bag holds every tick
@@ -108,17 +108,12 @@ class RecorderNode(Node):
 
     def __init__(self, team: str, agents: list[str], bag_dir: str | Path, namespace: str | None = None) -> None:
         super().__init__("recorder", namespace=team if namespace is None else namespace)  # __ns overrides
-        self._closed = True  # until the writer is open: destroy_node must not close what never opened
+        self.bag: BagFile | None = None  # until it is open: destroy_node must not close what never opened
         self.bag_dir = Path(bag_dir)
-        self.counts: Counter[str] = Counter()
-        self.typestore = team_typestore()
-        self.writer = Writer(self.bag_dir, version=9, storage_plugin=StoragePlugin.MCAP)
-        self.writer.open()
-        self._closed = False
-        self.checkpoints = 0
         self._expected: tuple[int, int, Future] | None = None
         names = team_names(self.get_namespace(), team)
         topics = recorded_topics(names, agents)
+        self.bag = BagFile(self.bag_dir, [(topic, typename(msg_type)) for topic, msg_type, _qos in topics])
         # who records, and where: the supervisor puts it on the run card and notices when this node leaves
         # (latched, and again to every reader that matches: a latched sample for a reader that matched after
         # it was written was seen to arrive only much later, and a live one to be missed by a reader still
@@ -132,30 +127,32 @@ class RecorderNode(Node):
         # ... and once a second: a reader whose match raced the sample above still hears it soon
         self.announce_timer = self.create_timer(1.0, lambda: self.announce.publish(self._announcement))
         for topic, msg_type, qos in topics:
-            package = msg_type.__module__.split(".")[0]
-            connection = self.writer.add_connection(topic, f"{package}/msg/{msg_type.__name__}",
-                                                    typestore=self.typestore)
             subs: list[Any] = []
-            subs.append(self.create_subscription(msg_type, topic, self._writer_for(topic, connection, subs), qos,
-                                                 raw=True))
+            subs.append(self.create_subscription(msg_type, topic, self._writer_for(topic, subs), qos, raw=True))
 
     def _announce_to_new_readers(self, info: Any) -> None:
         if info.current_count_change > 0:
             self.announce.publish(self._announcement)
 
-    def _writer_for(self, topic: str, connection: Any, subs: list[Any]) -> Any:
+    @property
+    def counts(self) -> Counter[str]:
+        assert self.bag is not None
+        return self.bag.counts
+
+    def _writer_for(self, topic: str, subs: list[Any]) -> Any:
         # on disk at once: every summary (kill safety, see above) and the run header, which a bag needs to
         # be replayed on its own
         checkpoint = topic.endswith(("/episode_summary", "/run_header"))
         batch = 1 if checkpoint else TAKE_BATCH  # a checkpoint follows every summary, one at a time
         clock = self.get_clock()
+        assert self.bag is not None
+        write_one = self.bag.write
 
         def write(data: bytes) -> None:
             # The executor hands over one message per wake-up, which costs far more than writing it:
             # take what else is queued on this subscription now, up to a batch (rclpy's own take call;
             # the executor's next take then finds nothing and calls nobody).
-            now = clock.now().nanoseconds
-            self.writer.write(connection, now, data)
+            write_one(topic, clock.now().nanoseconds, data)
             n = 1
             sub = subs[0]
             while n < batch:
@@ -163,9 +160,8 @@ class RecorderNode(Node):
                     taken = sub.handle.take_message(sub.msg_type, True)
                 if taken is None:
                     break
-                self.writer.write(connection, clock.now().nanoseconds, taken[0])
+                write_one(topic, clock.now().nanoseconds, taken[0])
                 n += 1
-            self.counts[topic] += n
             if checkpoint:
                 self.checkpoint()
             if self._expected is not None:
@@ -173,20 +169,10 @@ class RecorderNode(Node):
         return write
 
     def checkpoint(self) -> None:
-        """Put everything written so far on disk as complete MCAP chunks (see kill safety above).
-
-        rosbags' MCAP writer has no public flush; it closes a chunk itself every 1 MiB, and this does the
-        same earlier. Guarded, so a rosbags without these internals just checkpoints less often.
-        """
-        storage = getattr(self.writer, "storage", None)
-        chunk = getattr(storage, "chunk", None)
-        if storage is None or chunk is None or not hasattr(storage, "close_chunk"):
-            return
-        if chunk.bio.tell():
-            storage.close_chunk()
-        storage.bio.flush()
-        self.checkpoints += 1
-        self.get_logger().info(f"checkpoint {self.checkpoints}: {sum(self.counts.values())} messages on disk")
+        """Everything written so far on disk as complete MCAP chunks (see kill safety above)."""
+        assert self.bag is not None
+        self.bag.checkpoint()
+        self.get_logger().info(f"checkpoint {self.bag.checkpoints}: {sum(self.counts.values())} messages on disk")
 
     def expect(self, card: dict[str, Any]) -> Future:
         """A future done once every step result and episode summary of `card` is in the bag."""
@@ -206,10 +192,9 @@ class RecorderNode(Node):
 
     def close(self) -> dict[str, Any]:
         """Finish the bag (metadata.yaml, MCAP summary); return what the run card records of it."""
-        if not self._closed:
-            self.writer.close()
-            self._closed = True
-        return {"bag": str(self.bag_dir), "storage": "mcap", "messages": dict(sorted(self.counts.items()))}
+        if self.bag is None:
+            return {"bag": str(self.bag_dir), "storage": "mcap", "messages": {}}
+        return self.bag.close()
 
     def destroy_node(self) -> None:
         self.close()

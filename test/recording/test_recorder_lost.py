@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,45 +32,53 @@ def _cli(*args: str) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+@contextlib.contextmanager
+def _watching(name: str, setup: Callable[[Node], None]) -> Iterator[Callable[[Future], bool]]:
+    """A listener node set up by `setup`, spun on demand: yields spin(future) -> whether it completed
+    (within 120 s in all)."""
+    with ros_session([]) as stop:
+        watcher = Node(name)
+        setup(watcher)
+        executor = EventsExecutor()
+        executor.add_node(watcher)
+        give_up = threading.Timer(120.0, stop.set)
+        give_up.start()
+        try:
+            yield lambda future: spin_until(executor, future, stop)
+        finally:
+            give_up.cancel()
+            executor.remove_node(watcher)
+            watcher.destroy_node()
+            executor.shutdown()
+
+
 def test_a_killed_recorder_is_an_event_and_on_the_card(tmp_path: Path) -> None:
     config = CONFIG_DIR / "mujoco_pursuit.yaml"
     recorder = _cli("record", "--config", str(config), "--out", str(tmp_path / "bag"))
     run = _cli("run", str(config), "--episodes", "100000", "--out", str(tmp_path / "out"), "--no-progress")
     announced, lost = Future(), Future()
-    try:
-        with ros_session([]) as stop:
-            watcher = Node("recorder_watch")
-            watcher.create_subscription(String, team_topic("pursuit", "recorder"),
-                                        lambda m: announced.done() or announced.set_result(json.loads(m.data)),
-                                        LATCHED_QOS)
-            watcher.create_subscription(SafetyEvent, team_topic("pursuit", "safety_events"),
-                                        lambda m: m.kind == "recorder_lost" and not lost.done()
-                                        and lost.set_result(m), EVENTS_QOS)
-            executor = EventsExecutor()
-            executor.add_node(watcher)
-            give_up = threading.Timer(120.0, stop.set)
-            give_up.start()
-            try:
-                assert spin_until(executor, announced, stop), "the recorder never announced itself"
-                # the supervisor knows of it once its card (rewritten as the run goes) names the bag: a check
-                # on the executor's clock, as the supervisor's own readiness check works
-                known = Future()
-                card_file = tmp_path / "out" / "run_card.json"
+    card_file = tmp_path / "out" / "run_card.json"
 
-                def check_card() -> None:
-                    with contextlib.suppress(OSError, ValueError):
-                        if json.loads(card_file.read_text()).get("recording") and not known.done():
-                            known.set_result(True)
-                timer = watcher.create_timer(0.05, check_card)
-                assert spin_until(executor, known, stop), "the supervisor never named the recorder"
-                timer.cancel()
-                recorder.send_signal(signal.SIGKILL)  # no chance to close its bag
-                assert spin_until(executor, lost, stop), "the supervisor never noticed the recorder leave"
-            finally:
-                give_up.cancel()
-                executor.remove_node(watcher)
-                watcher.destroy_node()
-                executor.shutdown()
+    def setup(watcher: Node) -> None:
+        watcher.create_subscription(String, team_topic("pursuit", "recorder"),
+                                    lambda m: announced.done() or announced.set_result(json.loads(m.data)),
+                                    LATCHED_QOS)
+        watcher.create_subscription(SafetyEvent, team_topic("pursuit", "safety_events"),
+                                    lambda m: m.kind == "recorder_lost" and not lost.done() and lost.set_result(m),
+                                    EVENTS_QOS)
+
+        def check_card() -> None:  # the supervisor knows of the recorder once its card (rewritten as the run
+            with contextlib.suppress(OSError, ValueError):  # goes) names the bag: checked on the executor
+                if json.loads(card_file.read_text()).get("recording") and not known.done():
+                    known.set_result(True)
+        watcher.create_timer(0.05, check_card)
+    known: Future = Future()
+    try:
+        with _watching("recorder_watch", setup) as spin:
+            assert spin(announced), "the recorder never announced itself"
+            assert spin(known), "the supervisor never named the recorder"
+            recorder.send_signal(signal.SIGKILL)  # no chance to close its bag
+            assert spin(lost), "the supervisor never noticed the recorder leave"
         run.send_signal(signal.SIGINT)
         assert run.wait(timeout=60) == 130
     finally:
@@ -109,28 +118,18 @@ def test_run_record_whose_bag_writer_dies_says_so_and_goes_on(tmp_path: Path) ->
         seen[0] += 1
         if seen[0] >= 3 and not summaries.done():  # a few episodes on disk (checkpointed after each summary)
             summaries.set_result(True)
+    def setup(watcher: Node) -> None:
+        watcher.create_subscription(EpisodeSummary, team_topic("pursuit", "episode_summary"), on_summary,
+                                    RECORD_QOS)
+        watcher.create_subscription(SafetyEvent, team_topic("pursuit", "safety_events"),
+                                    lambda m: m.kind == "recorder_lost" and not lost.done() and lost.set_result(m),
+                                    EVENTS_QOS)
     try:
-        with ros_session([]) as stop:
-            watcher = Node("writer_watch")
-            watcher.create_subscription(EpisodeSummary, team_topic("pursuit", "episode_summary"), on_summary,
-                                        RECORD_QOS)
-            watcher.create_subscription(SafetyEvent, team_topic("pursuit", "safety_events"),
-                                        lambda m: m.kind == "recorder_lost" and not lost.done()
-                                        and lost.set_result(m), EVENTS_QOS)
-            executor = EventsExecutor()
-            executor.add_node(watcher)
-            give_up = threading.Timer(120.0, stop.set)
-            give_up.start()
-            try:
-                assert spin_until(executor, summaries, stop), "no episode ended"
-                (writer,) = [pid for pid, cmd in _children(run.pid) if "marl_bridge.recording.tap" in cmd]
-                os.kill(writer, signal.SIGKILL)
-                assert spin_until(executor, lost, stop), "the supervisor never noticed its bag writer die"
-            finally:
-                give_up.cancel()
-                executor.remove_node(watcher)
-                watcher.destroy_node()
-                executor.shutdown()
+        with _watching("writer_watch", setup) as spin:
+            assert spin(summaries), "no episode ended"
+            (writer,) = [pid for pid, cmd in _children(run.pid) if "marl_bridge.recording.tap" in cmd]
+            os.kill(writer, signal.SIGKILL)
+            assert spin(lost), "the supervisor never noticed its bag writer die"
         run.send_signal(signal.SIGINT)
         assert run.wait(timeout=60) == 130
     finally:
