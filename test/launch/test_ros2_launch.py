@@ -59,7 +59,7 @@ def test_two_teams_side_by_side_on_one_domain(tmp_path: Path) -> None:
             "unknown_agent" in k or "invalid_action" in k for k in card["safety_events"]["by_agent"].values())
         topics = _bag_topics(tmp_path / ns / "bag") - {"/clock"}
         assert topics and all(t.startswith(f"/{ns}/pursuit/") for t in topics), topics
-        replay = subprocess.run([sys.executable, "-m", "marl_bridge.cli", "replay", str(tmp_path / ns / "bag")],
+        replay = subprocess.run([sys.executable, "-P", "-m", "marl_bridge.cli", "replay", str(tmp_path / ns / "bag")],
                                 capture_output=True, text=True, timeout=120)
         assert replay.returncode == 0 and replay.stdout.startswith("reproduced"), replay.stdout + replay.stderr
     a, b = (json.loads((tmp_path / ns / "run_card.json").read_text())["episodes"] for ns in ("site_a", "site_b"))
