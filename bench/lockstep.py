@@ -33,11 +33,13 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import select
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -163,6 +165,8 @@ class HandSupervisor(Node):
         self.started = False
         self.obs: dict[str, Any] = {}
         self.timer = self.create_timer(0.02, self.start)
+        self.last_progress: tuple[int, int] | None = None
+        self.stalled = 0
         self.watchdog = self.create_timer(0.5, self.resend)
 
     def start(self) -> None:
@@ -174,14 +178,19 @@ class HandSupervisor(Node):
             self.publish(self.obs)
 
     def resend(self) -> None:
-        """The reliable QoS trap: a first sample sent before both sides matched can be lost. Re-send the
-        first step's observations until it completes."""
-        if self.started and self.step == 0:
+        """The reliable QoS trap: a sample sent before both sides matched can be lost (at the first step,
+        and after a long SIGSTOP, when the participants' leases ran out and they rediscover each other).
+        Re-send the current step's observations when two checks half a second apart saw no step complete
+        (one such check may just follow a SIGCONT)."""
+        progress = (self.episode, self.step)
+        self.stalled = self.stalled + 1 if self.started and progress == self.last_progress else 0
+        if self.stalled >= 2 or (self.started and self.step == 0 and self.episode == 0):
             self.publish(self.obs)
-        elif self.step > 0:
-            self.watchdog.cancel()
+            self.stalled = 0
+        self.last_progress = progress
 
     def publish(self, obs: dict[str, Any]) -> None:
+        self.obs = obs  # what resend() sends again
         self.actions = {}
         for agent in self.env.agents:
             flat = self.codec[agent].pack(obs[agent])  # each value in its own dtype, as the bridge sends it
@@ -299,7 +308,7 @@ class Team:
         workdir.mkdir(parents=True, exist_ok=True)
         self.stamp_path = workdir / "stamps.f64"
         self.workdir = workdir
-        env = {**os.environ, "ROS_DOMAIN_ID": str(domain)}
+        env = {**os.environ, "ROS_DOMAIN_ID": str(domain), "FASTDDS_DEFAULT_PROFILES_FILE": str(frozen_profile())}
         self.log = workdir / "stderr.log"  # read only when the team fails (teardown by SIGINT is noisy)
         command = [sys.executable, "-P", __file__, "--team-child", which, kind, str(n), topology, str(self.stamp_path)]
         with self.log.open("wb") as log:  # a process group of its own: SIGSTOP reaches its actors too
@@ -339,6 +348,20 @@ class Team:
             self.proc.wait()
         card = self.workdir / "card.json"
         return json.loads(card.read_text()) if card.exists() else None
+
+
+def frozen_profile() -> Path:
+    """The team's DDS profile with a participant lease longer than any freeze: the bench stops whole teams
+    (SIGSTOP) for seconds, and with the team's 3 s lease their participants dropped each other meanwhile;
+    a sample lost in the rediscovery then stalled a lockstep for good. Every team gets the same profile."""
+    from marl_bridge.nodes.dds_profile import profile_path
+
+    source = profile_path()
+    assert source is not None, "the team's DDS profile is not installed"
+    text = re.sub(r"<leaseDuration><sec>\d+</sec>", "<leaseDuration><sec>600</sec>", source.read_text())
+    path = Path(tempfile.gettempdir()) / f"marl_bench_lease_{os.getpid()}.xml"
+    path.write_text(text)
+    return path
 
 
 def stop_when_ready(teams: list[Team], timeout_s: float) -> None:
