@@ -62,21 +62,7 @@ def direct(cfg: RunConfig) -> float:
 
 
 def bridge(cfg: RunConfig, out: Path, record: Path | None = None) -> dict:
-    extra = None
-    recorders: list = []
-    if record is not None:
-        from marl_bridge.recording.recorder import RecorderNode
-
-        cfg = dataclasses.replace(cfg, supervisor=dataclasses.replace(cfg.supervisor, required_listeners=1))
-
-        def extra(supervisor):
-            recorders.append(RecorderNode(supervisor.team, supervisor.agents, record, supervisor.get_namespace()))
-            return recorders
-    card = run_team(cfg, out, extra_nodes=extra,
-                    drain=(lambda c: recorders[0].expect(c)) if record is not None else None)
-    if recorders:
-        recorders[0].close()
-    return card
+    return run_team(cfg, out, record=record)  # recording as `marl-bridge run --record` does it
 
 
 def wire_bytes(cfg: RunConfig) -> dict[str, float]:

@@ -36,12 +36,13 @@ CONFIG_DIR = REPO / "config"
 import shm_janitor  # noqa: E402  (helpers/, on the path just above)
 
 
-def skip_unless_ci(reason: str) -> None:
+def skip_unless_ci(reason: str, *, module: bool = False) -> None:
     """Skip where a machine cannot run a test (no root, nothing installed); in CI (CI set) fail instead:
-    CI's machine can run every test, and a test that skips there rots unseen."""
+    CI's machine can run every test, and a test that skips there rots unseen. `module`: at import time,
+    for a whole test module."""
     if os.environ.get("CI"):
         pytest.fail(f"CI must run this test, but: {reason}", pytrace=False)
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=module)
 
 
 TEST_TIME_LIMIT_S = int(os.environ.get("MARL_BRIDGE_TEST_TIME_LIMIT_S", "300"))  # the longest test: about a minute

@@ -19,6 +19,7 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node, PushROSNamespace
 
 from marl_bridge.bringup.team import Bringup, NodeSpec
+from marl_bridge.cli.main import EXIT_BAD_CONFIG, EXIT_DEGRADED, EXIT_FAILED, EXIT_INTERRUPTED
 
 
 class RunFailed(RuntimeError):
@@ -26,7 +27,8 @@ class RunFailed(RuntimeError):
 
 
 # the supervisor's exit codes (marl_bridge.cli.main.exit_code)
-RUN_ENDINGS = {0: "complete", 2: "refused its config", 3: "failed", 4: "degraded", 130: "interrupted"}
+RUN_ENDINGS = {0: "complete", EXIT_BAD_CONFIG: "refused its config", EXIT_FAILED: "failed",
+               EXIT_DEGRADED: "degraded", EXIT_INTERRUPTED: "interrupted"}
 
 
 def _run_over(event: Any, context: Any) -> list[Any]:

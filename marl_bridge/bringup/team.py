@@ -17,7 +17,7 @@ from marl_bridge.config import ConfigError, RunConfig, dump_yaml, from_dict, loa
 from marl_bridge.envs.backends import backend as find_backend
 from marl_bridge.envs.backends import offline
 from marl_bridge.envs.team import build_team
-from marl_bridge.nodes.topics import TeamNames, agent_ns
+from marl_bridge.nodes.topics import agent_ns, team_names
 
 RECORDERS = ("", "marl_bridge", "ros2bag")
 
@@ -101,8 +101,7 @@ def _recorder(cfg: RunConfig, path: Path, agents: list[str], recorder: str, bag_
                          arguments=["--config", str(path), "--out", bag_dir])]
     from marl_bridge.recording.recorder import recorded_topics
 
-    root = TeamNames(f"/{outer_ns.strip('/')}/{cfg.supervisor.team}".replace("//", "/"))
-    topics = [t for t, _, _ in recorded_topics(root, agents)]
+    topics = [t for t, _, _ in recorded_topics(team_names(outer_ns or "/", cfg.supervisor.team), agents)]
     return [NodeSpec(name="ros2_bag", cmd=["ros2", "bag", "record", "-s", "mcap", "-o", bag_dir, *topics])]
 
 

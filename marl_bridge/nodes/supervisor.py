@@ -243,9 +243,7 @@ class SupervisorNode(Node):
     def _check_recorders(self) -> None:
         if self.run.finished:
             return
-        if self.tap is not None and self.tap.lost and not self.run.recorder_lost:
-            self.run.recorder_left(f"bag writer of {self.get_fully_qualified_name()}")
-            self.get_logger().error(f"recording stopped: {self.tap.lost}")
+        self._writer_gone()
         present = {f"{ns.rstrip('/')}/{name}" for name, ns in self.get_node_names_and_namespaces()}
         for node, info in self.recorders.items():
             if node not in present and not info.get("lost"):
@@ -306,13 +304,18 @@ class SupervisorNode(Node):
         listener in another process (a recorder) is not cut off when this process exits right after."""
         return all(pub.wait_for_all_acked(Duration(seconds=timeout_s)) for pub in self.out.all_publishers())
 
+    def _writer_gone(self) -> None:
+        """Once: the tap's writer process stopped taking data (its bag ends there)."""
+        if self.tap is not None and self.tap.lost and not self.run.recorder_lost:
+            self.run.recorder_left(f"bag writer of {self.get_fully_qualified_name()}")
+            self.get_logger().error(f"recording stopped: {self.tap.lost}")
+
     def close_recording(self) -> dict[str, Any] | None:
         """Let the bag writer finish (after the run): the card's `recording` with the writer's counts."""
         if self.tap is None:
             return None
         summary = self.tap.close()
-        if summary.get("lost") and not self.run.recorder_lost:
-            self.run.recorder_left(f"bag writer of {self.get_fully_qualified_name()}")
+        self._writer_gone()
         return {**summary, "lost": self.run.recorder_lost or None, "writer_lost": summary.get("lost")}
 
     def destroy_node(self) -> None:

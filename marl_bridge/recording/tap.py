@@ -92,11 +92,6 @@ class BagTap:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.batch: list[tuple[str, int, bytes]] = []
         self.lost = ""  # why the writer stopped taking data, once it did
-        self.topics = {t for t, _ in topics}
-
-    @property
-    def writer_pid(self) -> int:
-        return self.proc.pid
 
     def add(self, topic: str, data: bytes) -> None:
         batch = self.batch
@@ -133,7 +128,8 @@ class BagTap:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             out, _ = self.proc.communicate()
-        except (BrokenPipeError, ValueError, OSError):  # the writer is gone already
+        except (BrokenPipeError, ValueError, OSError) as exc:  # the writer is gone already
+            self.lost = self.lost or f"bag writer process {self.proc.pid} gone before the bag was closed: {exc}"
             out = self.proc.stdout.read() if self.proc.stdout is not None else b""
             self.proc.wait()
         summary: dict[str, Any] = {"bag": str(self.bag_dir), "storage": "mcap"}

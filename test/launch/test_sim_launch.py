@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, skip_unless_ci
 from processes import descendants
 
 try:
@@ -20,11 +19,7 @@ try:
 
     import launch
 except ImportError as exc:
-    if os.environ.get("CI"):
-        raise ImportError(f"CI runs the launch tests: {exc} (make launch-deps installs launch and launch_ros)") \
-            from exc
-    pytest.skip(f"launch/launch_ros missing ({exc}): make launch-deps, or a full ROS 2 install",
-                allow_module_level=True)
+    skip_unless_ci(f"launch/launch_ros missing ({exc}): make launch-deps, or a full ROS 2 install", module=True)
 
 pytestmark = pytest.mark.ros
 
