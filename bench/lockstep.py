@@ -7,7 +7,9 @@ team size N and each topology (single process / actors in one process / one proc
   replies, step the env; EventsExecutor, the same message types as typed rclpy messages, no checks);
 - hand_raw: the same minimal lockstep sending the messages as serialized bytes the way the bridge does
   (marl_bridge.nodes.wire), so bridge / hand_raw is the price of the bridge's own checks and accounting;
-- bridge: `marl_bridge` itself (action gate, codec, fallbacks, accounting, step results all on).
+- bridge: `marl_bridge` itself (action gate, codec, fallbacks, accounting, step results all on). In
+  `single` it hands observations and actions over in-process (run.intra_process) where the references
+  go through DDS; `--dds` makes it go through DDS too, like for like.
 
 How the ratios are measured: this VM's speed drifts by 2x between runs and by +-25% between 0.3 s
 windows of one run (other tenants), so separate runs cannot be compared. The three teams run at once,
@@ -80,6 +82,7 @@ RESULTS = Path(__file__).parent / "results"
 TEAM = "bench"
 LONG = 10**8  # episode length and count: a team runs until the bench stops it
 AA_ENV = "MARL_BENCH_AA"  # set by --aa: the "bridge" team is the hand-written lockstep too
+DDS_ENV = "MARL_BENCH_DDS"  # set by --dds: the bridge sends everything over DDS in `single` too
 CAPACITY = 1 << 21  # step stamps per team (far more than a measurement takes)
 
 
@@ -93,7 +96,10 @@ def env_config(kind: str, n: int, max_cycles: int = LONG) -> EnvConfig:
 
 def run_config(env: EnvConfig, topology: str) -> RunConfig:
     zero = PolicyConfig(kind="scripted", entry_point="marl_bridge.policies.scripts:zero")
-    return RunConfig(run=RunSettings(seed=0, episodes=LONG, topology=topology, out_dir="/tmp"), env=env,
+    # single: the bridge hands observations and actions over in-process (run.intra_process) unless --dds
+    intra = not os.environ.get(DDS_ENV)
+    return RunConfig(run=RunSettings(seed=0, episodes=LONG, topology=topology, out_dir="/tmp", intra_process=intra),
+                     env=env,
                      policy=TeamPolicyConfig(shared=True, default=zero),
                      # A team waits, stopped, while the others run or start up: a deadline would fire on
                      # that wait, so it is set far beyond any slice (its check still runs every 50 ms).
@@ -447,6 +453,9 @@ def main() -> int:
     parser.add_argument("--aa", action="store_true",
                         help="A/A check of the method: the bridge's slot runs the hand-written lockstep, so "
                              "b/hand should be 1 (results: latest-aa.json)")
+    parser.add_argument("--dds", action="store_true",
+                        help="the bridge sends everything over DDS in `single` too (run.intra_process false), as "
+                             "the hand-written references do; by default it hands messages over in-process")
     parser.add_argument("--hand-actor", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--team-child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -459,6 +468,8 @@ def main() -> int:
         return 0
     if args.quick:
         args.sizes, args.budget = [1, 4], 4.0
+    if args.dds:
+        os.environ[DDS_ENV] = "1"  # the teams inherit it
     if args.aa:
         os.environ[AA_ENV] = "1"  # the teams inherit it
         print("A/A check: the 'bridge' columns are a second hand-written (typed) lockstep")
@@ -487,7 +498,7 @@ def main() -> int:
                 cells.append(f"{row['bridge_over_direct']:>8.3f} {bridge['p50_ms']:>7.2f} {bridge['p99_ms']:>7.2f}")
                 print(" ".join(cells), flush=True)
     result = {"method": "interleaved ABC CBA slices (SIGSTOP/SIGCONT), median of per-round ratios, bootstrap 95% CI",
-              "aa_check": args.aa, "budget_s": args.budget, "rows": rows}
+              "aa_check": args.aa, "bridge_intra_process": not args.dds, "budget_s": args.budget, "rows": rows}
     path = bench_results.write("lockstep-aa" if args.aa else "lockstep", result,
                                latest="latest-aa.json" if args.aa else "latest.json")
     shutil.rmtree(Path("/tmp") / f"marl_bench_{os.getpid()}", ignore_errors=True)

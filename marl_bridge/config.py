@@ -200,6 +200,10 @@ class RunSettings:
     # beside it as it ends, and the card's per_agent and totals count them all (a long run's memory and
     # card stay bounded; nothing is lost).
     card_episodes: int = 1000
+    # Nodes in one process (the `single` topology) hand observations and actions to each other directly,
+    # as rclcpp's intra-process communication does; false sends them over DDS as between processes. The
+    # same messages either way: results do not change (marl_bridge/nodes/intra.py).
+    intra_process: bool = True
 
 
 @dataclass(frozen=True)

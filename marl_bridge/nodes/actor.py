@@ -17,16 +17,16 @@ from __future__ import annotations
 import json
 import math
 import time
-from array import array
 
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from std_msgs.msg import String
 
-from marl_bridge.codec import SpaceCodec, space_from_json
+from marl_bridge.codec import Flat, SpaceCodec, space_from_json
 from marl_bridge.config import ConfigError
 from marl_bridge.msg import Action, ActorStatus, AgentSpec, Observation
+from marl_bridge.nodes.intra import IntraPublisher, IntraSubscription
 from marl_bridge.nodes.params import config_from_node
 from marl_bridge.nodes.topics import LATCHED_QOS, NEWEST_QOS, STREAM_OUT_QOS, team_names
 from marl_bridge.nodes.wire import ActionWriter, Parsed, WireError, parse_observation
@@ -70,20 +70,23 @@ class ActorNode(Node):
         self.run_seed = 0
         self.episode = -1
         self.last_key: tuple[int, int] | None = None
-        self.last_action: tuple[array, float] | None = None  # (data, entropy), sent again for a repeated observation
+        self.last_action: tuple[Flat, float] | None = None  # (data, entropy), sent again for a repeated observation
 
         # the team's names from this node's namespace (.../<team>/<agent>): a pushed namespace moves the team
         self.names = team_names(self.get_namespace(), self.team, self.agent)
         topic = self.names.agent
         self.status_pub = self.create_publisher(ActorStatus, topic(self.agent, "status"), LATCHED_QOS)
-        self.action_pub = self.create_publisher(Action, topic(self.agent, "action"), STREAM_OUT_QOS)
+        # a supervisor in this process takes actions straight from here (nodes/intra.py)
+        intra = self.cfg.run.intra_process
+        self.action_pub = IntraPublisher(self, Action, topic(self.agent, "action"), STREAM_OUT_QOS, local=intra)
         # the watchdog's stop goes to the robot's side (its guard or base), never to the supervisor's action
         # topic: there it was a second answer to a step already answered
         self.stop_pub = self.create_publisher(Action, topic(self.agent, "stop"), LATCHED_QOS)
         # Observation in and Action out as serialized bytes (nodes/wire.py): ordinary messages on the
-        # wire, without rclpy's per-message object conversion on this robot's hot path.
-        self.obs_sub = self.create_subscription(Observation, topic(self.agent, "observation"),
-                                                self._on_raw_observation, NEWEST_QOS, raw=True)
+        # wire, without rclpy's per-message object conversion on this robot's hot path; from a supervisor
+        # in this process as parsed fields, handed over directly.
+        self.obs_sub = IntraSubscription(self, Observation, topic(self.agent, "observation"), NEWEST_QOS,
+                                         self._on_raw_observation, self._on_local_observation, local=intra)
         self.newest: Parsed | None = None  # the newest observation received and not yet acted on
         self.min_lag = math.inf  # shortest (receive time - stamp) seen, seconds
         self.skipped = 0
@@ -166,6 +169,11 @@ class ActorNode(Node):
             if why is not None:
                 self._drop(msg, why)
                 return
+        self._on_local_observation(msg)
+
+    def _on_local_observation(self, msg: Parsed) -> None:
+        """An observation from the supervisor (read and, in an authenticated team, checked over DDS; handed
+        over directly in this process)."""
         # Late or not: the observation's delay (receive time minus its stamp) against the shortest delay
         # seen. Clock offsets cancel out; only an observation held up in the network (a repair after an
         # outage, and the burst behind it) is late. An on-time one, the normal case, is acted on at once.
@@ -209,7 +217,7 @@ class ActorNode(Node):
             self.get_logger().warning("observation before the agent spec; ignored")
             return
         if key == self.last_key and self.last_action is not None:  # the same answer, with a fresh counter
-            self.action_pub.publish(self._writer.pack(msg.sec, msg.nanosec, key[0], key[1], *self.last_action))
+            self._answer(msg, *self.last_action)
             return
         flat = msg.flat
         if msg.layout != obs_codec.layout or flat.sizes() != obs_codec.sizes:
@@ -226,10 +234,20 @@ class ActorNode(Node):
                                     f"step {key[1]}: {type(exc).__name__}: {exc}; no action sent")
             return
         entropy = float(policy.last_entropy) if self._reports_entropy else math.nan  # type: ignore[attr-defined]
-        out = self._writer.pack(msg.sec, msg.nanosec, key[0], key[1], data, entropy)  # the observation's stamp
         self.last_key, self.last_action = key, (data, entropy)
         self.last_acted = key
-        self.action_pub.publish(out)
+        self._answer(msg, data, entropy)
+
+    def _answer(self, msg: Parsed, data: Flat, entropy: float) -> None:
+        """The action for `msg`'s step, with the observation's stamp: handed over to a supervisor in this
+        process, else serialized (and tagged) for DDS."""
+        pub = self.action_pub
+        if pub.in_process:
+            assert self.act_codec is not None
+            pub.hand_over(Parsed(msg.sec, msg.nanosec, self.agent, msg.episode, msg.step, self.act_codec.layout,
+                                 data, entropy))
+        else:
+            pub.publish(self._writer.pack(msg.sec, msg.nanosec, msg.episode, msg.step, data, entropy))
 
     def _drop(self, msg: Parsed, why: str) -> None:
         """An observation that is not the supervisor's: never acted on; counted, reported on the status
@@ -242,6 +260,10 @@ class ActorNode(Node):
                                     f"{why}; {n} so far")
         if self.policy is not None and (n <= 100 or n % 100 == 0):
             self._publish_status(ActorStatus.STATE_READY)
+
+    def destroy_node(self) -> None:
+        self.obs_sub.leave()
+        super().destroy_node()
 
     def stop(self) -> None:
         """Say goodbye on the latched status topic, if ROS is still up (a signal may have shut it down)."""

@@ -31,12 +31,13 @@ from marl_bridge.envs.episode import EpisodeRecord
 from marl_bridge.envs.robots.team_env import RobotTeamEnv
 from marl_bridge.envs.team import build_team
 from marl_bridge.msg import Action, ActorStatus
+from marl_bridge.nodes.intra import IntraSubscription
 from marl_bridge.nodes.params import config_from_node
 from marl_bridge.nodes.team_auth import TeamAuth
 from marl_bridge.nodes.team_out import TeamPublishers
 from marl_bridge.nodes.team_services import TeamServices
 from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, ros_names, team_names
-from marl_bridge.nodes.wire import WireError, parse_action
+from marl_bridge.nodes.wire import ActionWriter, Parsed, WireError, parse_action
 from marl_bridge.nodes.world_view import WorldView
 from marl_bridge.recording.header import run_header
 from marl_bridge.recording.recorder import recorded_topics
@@ -85,15 +86,19 @@ class SupervisorNode(Node):
         self.out = TeamPublishers(self, names, team, cfg.run.seed, sim_time=sim_time, tap=self.tap,
                                   on_episode=self._episode_done(on_episode), on_end=self._ended,
                                   header=run_header(cfg, team),
-                                  signers=self.auth.observation_signers if self.auth else None)
+                                  signers=self.auth.observation_signers if self.auth else None,
+                                  intra_process=cfg.run.intra_process)
         self.run = TeamRun(cfg, team, self.out, backend_used="" if self._robots_pending else cfg.env.backend)
         self._view_world(team)
         self.done: Future = Future()
         self.started_at = time.monotonic()
         # Observations and actions travel as serialized bytes (nodes/wire.py); they are ordinary
         # Observation and Action messages on the wire.
-        self.action_subs = {a: self.create_subscription(Action, names.agent(a, "action"), self._action_cb(a),
-                                                        STREAM_QOS, raw=True) for a in self.agents}
+        self.actions_handed_over = self.actions_over_dds = 0  # by the way they came (the card's transport)
+        # Actors in this process hand their actions over directly (nodes/intra.py); over DDS they arrive as bytes.
+        self.action_subs = {a: IntraSubscription(self, Action, names.agent(a, "action"), STREAM_QOS, self._action_cb(a),
+                                                 self._local_action_cb(a, team.act_codecs[a].layout),
+                                                 local=cfg.run.intra_process) for a in self.agents}
         if self.tap is not None:  # the actor watchdogs' stops (latched, rare): only the bag wants them
             self.stop_subs = [self.create_subscription(Action, names.agent(a, "stop"),
                                                        self._tapped(names.agent(a, "stop")), LATCHED_QOS, raw=True)
@@ -261,6 +266,7 @@ class SupervisorNode(Node):
         tap, topic = self.tap, self.names.agent(agent, "action")
 
         def callback(raw: bytes) -> None:
+            self.actions_over_dds += 1
             if tap is not None:  # every message on the topic, as it came (what a recorder would keep)
                 tap.add(topic, raw)
             try:
@@ -273,6 +279,18 @@ class SupervisorNode(Node):
                 if why is not None:
                     self.run.unauthenticated(agent, f"action for episode {msg.episode} step {msg.step}: {why}")
                     return
+            offer(agent, msg)
+        return callback
+
+    def _local_action_cb(self, agent: str, layout: int) -> Callable[[Parsed], None]:
+        """An action from an actor in this process: it crossed no link, so it carries no tag to check."""
+        offer, tap, topic = self.run.offer, self.tap, self.names.agent(agent, "action")
+        writer = ActionWriter(agent, layout) if tap is not None else None
+
+        def callback(msg: Parsed) -> None:
+            self.actions_handed_over += 1
+            if tap is not None and writer is not None:  # recorded as the message it would have been on DDS
+                tap.add(topic, writer.pack(msg.sec, msg.nanosec, msg.episode, msg.step, msg.flat, msg.entropy))
             offer(agent, msg)
         return callback
 
@@ -291,6 +309,10 @@ class SupervisorNode(Node):
         card = run_card(self.run, topology=self.topology, ros_names=self.ros_names)
         card["episodes_file"] = self.card_writer.episodes_file if self.card_writer is not None else None
         card["authenticated"] = self.auth is not None
+        # how observations and actions travelled: handed over between nodes of this process, or over DDS
+        card["transport"] = {
+            "observations": {"in_process": self.out.handed_over, "dds": self.out.sent_over_dds},
+            "actions": {"in_process": self.actions_handed_over, "dds": self.actions_over_dds}}
         if self.tap is not None:  # recording from here; the writer's counts come when it closes (run_team)
             card["recording"] = {"bag": str(self.tap.bag_dir), "storage": "mcap", "recorder": "supervisor",
                                  "lost": self.run.recorder_lost or None}
@@ -319,6 +341,8 @@ class SupervisorNode(Node):
         return {**summary, "lost": self.run.recorder_lost or None, "writer_lost": summary.get("lost")}
 
     def destroy_node(self) -> None:
+        for sub in self.action_subs.values():
+            sub.leave()
         if self.tap is not None and self.tap.proc.poll() is None:  # not closed yet: an error on the way
             self.close_recording()
         if self.card_writer is not None:

@@ -23,8 +23,9 @@ from std_msgs.msg import String
 from marl_bridge.envs.episode import AgentResult, EpisodeRecord
 from marl_bridge.envs.team import Team
 from marl_bridge.msg import AgentSpec, EpisodeSummary, Observation, SafetyEvent, StepResult
+from marl_bridge.nodes.intra import IntraPublisher
 from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, STREAM_OUT_QOS, TeamNames
-from marl_bridge.nodes.wire import ObservationWriter, StepResultWriter
+from marl_bridge.nodes.wire import ObservationWriter, Parsed, StepResultWriter
 from marl_bridge.nodes.world_view import WorldView
 from marl_bridge.recording.run_card import info_json
 from marl_bridge.recording.tap import BagTap
@@ -34,11 +35,12 @@ from marl_bridge.trust.tags import Signer
 _NO_ACTION = array("d")  # a step result of an agent that did not act this step (AEC: not its turn)
 
 
+
 class TeamPublishers:
     def __init__(self, node: Node, names: TeamNames, team: Team, run_seed: int, *, sim_time: bool,
                  on_episode: Callable[[EpisodeRecord], None] | None, on_end: Callable[[str], None],
                  header: dict[str, Any] | None = None, signers: dict[str, Signer] | None = None,
-                 tap: BagTap | None = None) -> None:
+                 tap: BagTap | None = None, intra_process: bool = True) -> None:
         self.node, self.on_episode, self.on_end = node, on_episode, on_end
         # recording from here (recording/tap.py): every message also goes to the bag writer, as bytes
         self.tap = tap
@@ -52,7 +54,9 @@ class TeamPublishers:
 
         def pub(msg: Any, agent: str, name: str, qos: Any, **kw: Any) -> Any:
             return node.create_publisher(msg, names.agent(agent, name), qos, **kw)
-        self.obs_pubs = {a: pub(Observation, a, "observation", STREAM_OUT_QOS) for a in agents}
+        # observations go straight to actors in this process while they are the only readers (nodes/intra.py)
+        self.obs_pubs = {a: IntraPublisher(node, Observation, names.agent(a, "observation"), STREAM_OUT_QOS,
+                                           local=intra_process) for a in agents}
         self.result_readers = dict.fromkeys(agents, 0)
         self.result_pubs = {a: pub(StepResult, a, "step_result", STREAM_OUT_QOS,
                                    event_callbacks=PublisherEventCallbacks(matched=self._readers_of(a)))
@@ -67,7 +71,11 @@ class TeamPublishers:
         self.summary_pub = node.create_publisher(EpisodeSummary, names.team("episode_summary"), STREAM_OUT_QOS)
         # reliable with the team's depth: a recorder gets every tick (nodes' own clocks, which subscribe
         # best effort, match it too)
-        self.clock_pub = node.create_publisher(ClockMsg, "/clock", STREAM_OUT_QOS)
+        self.clock_pub = node.create_publisher(
+            ClockMsg, "/clock", STREAM_OUT_QOS,
+            event_callbacks=PublisherEventCallbacks(matched=lambda info: setattr(self, "clock_readers",
+                                                                                 info.current_count)))
+        self.clock_readers = 0  # nodes on sim time, recorders: a tick nobody reads is not published
         # running / held / the final status: actors' watchdogs stay quiet while the team is held on
         # purpose and after the run ended (latched: a late joiner learns it too)
         self.status_pub = node.create_publisher(String, names.team("run_status"), LATCHED_QOS)
@@ -77,9 +85,10 @@ class TeamPublishers:
         self.publish_header()
         signers = signers or {}
         self._obs_out = {a: (ObservationWriter(a, team.obs_codecs[a].layout, signers.get(a)).pack,
-                             self.obs_pubs[a].publish) for a in agents}
+                             self.obs_pubs[a], team.obs_codecs[a].layout) for a in agents}
         self._result_out = {a: StepResultWriter(a).pack for a in agents}  # serialized as bytes (nodes/wire.py)
         self._clock_msg = ClockMsg()
+        self.handed_over = self.sent_over_dds = 0  # observations, by the way they went (the card's transport)
         self.view: WorldView | None = None  # the simulated robots as ROS sees robots (set by the supervisor)
         for a in agents:
             obs, act = team.obs_codecs[a], team.act_codecs[a]
@@ -125,18 +134,20 @@ class TeamPublishers:
     # -- the Outlet ------------------------------------------------------------------------------
     def observations(self, episode: int, step: int, encoded: dict[str, array]) -> None:
         sec, nanosec = self._stamp()
-        out = self._obs_out
-        if self.tap is None:
-            for agent, data in encoded.items():  # hot loop: locals, no lookups per field
-                pack, publish = out[agent]
-                publish(pack(sec, nanosec, episode, step, data))
-            return
-        add, topics = self.tap.add, self._topics
-        for agent, data in encoded.items():
-            pack, publish = out[agent]
+        out, tap = self._obs_out, self.tap
+        for agent, data in encoded.items():  # hot loop: locals, no lookups per field
+            pack, pub, layout = out[agent]
+            if pub.in_process:  # the actor is in this process and the only reader: no bytes unless recorded
+                pub.hand_over(Parsed(sec, nanosec, agent, episode, step, layout, data))
+                self.handed_over += 1
+                if tap is not None:
+                    tap.add(self._topics[agent, "observation"], pack(sec, nanosec, episode, step, data))
+                continue
             raw = pack(sec, nanosec, episode, step, data)
-            publish(raw)
-            add(topics[agent, "observation"], raw)
+            pub.publish(raw)
+            self.sent_over_dds += 1
+            if tap is not None:
+                tap.add(self._topics[agent, "observation"], raw)
 
     def results(self, episode: int, step: int, results: list[AgentResult], actions: dict[str, Any]) -> None:
         stamp = None
@@ -182,10 +193,12 @@ class TeamPublishers:
 
     def sim_time(self, seconds: float) -> None:
         """Simulated worlds publish their physics time on /clock (nodes may run with use_sim_time)."""
-        self._clock_msg.clock.sec, self._clock_msg.clock.nanosec = divmod(round(seconds * 1e9), 1_000_000_000)
-        self.clock_pub.publish(self._clock_msg)
-        if self.tap is not None:
-            self.tap.add("/clock", serialize_message(self._clock_msg))
+        if self.clock_readers or self.tap is not None:
+            self._clock_msg.clock.sec, self._clock_msg.clock.nanosec = divmod(round(seconds * 1e9), 1_000_000_000)
+            if self.clock_readers:
+                self.clock_pub.publish(self._clock_msg)
+            if self.tap is not None:
+                self.tap.add("/clock", serialize_message(self._clock_msg))
         if self.view is not None:
             self.view.publish(seconds)
 

@@ -7,6 +7,7 @@ state, nothing a robot could not compute on board.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -14,22 +15,27 @@ import numpy as np
 from marl_bridge.envs.robots.tasks import SELF_FEATURES
 
 
-def _to_action(goal_local: np.ndarray, obs: np.ndarray, gain: float, neighbours_at: int, clearance: float,
+def _to_action(gx: float, gy: float, obs: list[float], gain: float, neighbours_at: int, clearance: float,
                n_actions: int) -> np.ndarray:
-    """Head for a point given in the robot's frame while keeping `clearance` from sensed neighbours."""
-    v = gain * goal_local
-    nb = obs[neighbours_at:].reshape(-1, 3)
-    d = np.hypot(nb[:, 0], nb[:, 1])
-    close = (nb[:, 2] > 0) & (d > 1e-6) & (d < clearance)
-    if close.any():
-        v = v - 2.0 * (((clearance - d[close]) / d[close])[:, None] * nb[close, :2]).sum(axis=0)
-    speed = float(np.hypot(v[0], v[1]))
+    """Head for a point (gx, gy) given in the robot's frame while keeping `clearance` from sensed
+    neighbours. Plain floats: a robot's few numbers cost less in Python than in numpy's small arrays."""
+    vx, vy = gain * gx, gain * gy
+    px = py = 0.0
+    for i in range(neighbours_at, len(obs) - 2, 3):  # (x, y, seen) per neighbour slot
+        nx, ny, seen = obs[i], obs[i + 1], obs[i + 2]
+        if seen > 0:
+            d = math.hypot(nx, ny)
+            if 1e-6 < d < clearance:
+                k = (clearance - d) / d
+                px, py = px + k * nx, py + k * ny
+    vx, vy = vx - 2.0 * px, vy - 2.0 * py
+    speed = math.hypot(vx, vy)
     if speed > 1.0:
-        v = v / speed
+        vx, vy = vx / speed, vy / speed
     if n_actions == 3:  # holonomic: translate, do not turn
-        return np.array([v[0], v[1], 0.0], np.float32)
-    heading = float(np.arctan2(v[1], v[0]))  # differential: turn toward the goal, drive when facing it
-    return np.array([speed * max(np.cos(heading), 0.0), np.clip(2.0 * heading, -1, 1)], np.float32)
+        return np.array((vx, vy, 0.0), np.float32)
+    heading = math.atan2(vy, vx)  # differential: turn toward the goal, drive when facing it
+    return np.array((speed * max(math.cos(heading), 0.0), min(max(2.0 * heading, -1.0), 1.0)), np.float32)
 
 
 def pursuit_policy(agent: str, observation_space: Any, action_space: Any, **kwargs: Any) -> Any:
@@ -44,16 +50,17 @@ def pursuit_policy(agent: str, observation_space: Any, action_space: Any, **kwar
     t0 = SELF_FEATURES
 
     def act(obs: np.ndarray) -> np.ndarray:
-        tx, ty, visible = obs[t0:t0 + 3]
+        o = obs.tolist()
+        tx, ty, visible = o[t0:t0 + 3]
         if visible:
-            d = float(np.hypot(tx, ty))
-            goal = np.array([tx, ty]) * (1.0 - standoff / d) if d > 1e-6 else np.zeros(2)
-        else:
-            x, y, c, s = obs[:4]
-            phi = float(np.arctan2(y, x)) + 0.6
-            gx, gy = patrol_radius * np.cos(phi) - x, patrol_radius * np.sin(phi) - y
-            goal = np.array([c * gx + s * gy, -s * gx + c * gy])  # the next patrol point, robot frame
-        return _to_action(goal, obs, gain, t0 + 3, clearance, n_actions)
+            d = math.hypot(tx, ty)
+            scale = 1.0 - standoff / d if d > 1e-6 else 0.0
+            return _to_action(tx * scale, ty * scale, o, gain, t0 + 3, clearance, n_actions)
+        x, y, c, s = o[:4]
+        phi = math.atan2(y, x) + 0.6
+        gx, gy = patrol_radius * math.cos(phi) - x, patrol_radius * math.sin(phi) - y
+        # the next patrol point, in the robot's frame
+        return _to_action(c * gx + s * gy, -s * gx + c * gy, o, gain, t0 + 3, clearance, n_actions)
 
     return act
 
@@ -66,8 +73,8 @@ def handoff_policy(agent: str, observation_space: Any, action_space: Any, **kwar
     g0 = SELF_FEATURES + 3
 
     def act(obs: np.ndarray) -> np.ndarray:
-        goal = np.array(obs[g0:g0 + 2])
-        return _to_action(goal, obs, gain, SELF_FEATURES + 8, clearance, n_actions)
+        o = obs.tolist()
+        return _to_action(o[g0], o[g0 + 1], o, gain, SELF_FEATURES + 8, clearance, n_actions)
 
     return act
 
@@ -79,9 +86,10 @@ def ram_policy(agent: str, observation_space: Any, action_space: Any, **kwargs: 
     nb0 = int(kwargs.get("neighbours_at", observation_space.shape[0] - 3 * int(kwargs.get("max_neighbours", 3))))
 
     def act(obs: np.ndarray) -> np.ndarray:
-        dx, dy, present = obs[nb0:nb0 + 3]
+        o = obs.tolist()
+        dx, dy, present = o[nb0:nb0 + 3]
         if not present:
             return np.zeros(n_actions, np.float32)
-        return _to_action(np.array([dx, dy]) * 100.0, obs, 1.0, len(obs), 0.0, n_actions)
+        return _to_action(dx * 100.0, dy * 100.0, o, 1.0, len(o), 0.0, n_actions)
 
     return act
