@@ -28,6 +28,7 @@ from marl_bridge.config import ConfigError
 from marl_bridge.msg import Action, ActorStatus, AgentSpec, Observation
 from marl_bridge.nodes.intra import IntraPublisher, IntraSubscription
 from marl_bridge.nodes.params import config_from_node
+from marl_bridge.nodes.spin import freeze_startup_objects
 from marl_bridge.nodes.topics import LATCHED_QOS, NEWEST_QOS, STREAM_OUT_QOS, team_names
 from marl_bridge.nodes.wire import ActionWriter, Parsed, WireError, parse_observation
 from marl_bridge.policies import Policy, make_policy
@@ -137,6 +138,7 @@ class ActorNode(Node):
         if (self.policy is not None and self.action_pub.get_subscription_count() > 0
                 and self.obs_sub.get_publisher_count() > 0):
             self.ready_timer.cancel()
+            freeze_startup_objects()  # the policy and the middleware are built: no full collection's pause later
             self._publish_status(ActorStatus.STATE_READY)
 
     def _on_run_status(self, msg: String) -> None:

@@ -33,11 +33,12 @@ from marl_bridge.envs.team import build_team
 from marl_bridge.msg import Action, ActorStatus
 from marl_bridge.nodes.intra import IntraSubscription
 from marl_bridge.nodes.params import config_from_node
+from marl_bridge.nodes.spin import freeze_startup_objects
 from marl_bridge.nodes.team_auth import TeamAuth
 from marl_bridge.nodes.team_out import TeamPublishers
 from marl_bridge.nodes.team_services import TeamServices
 from marl_bridge.nodes.topics import LATCHED_QOS, STREAM_QOS, ros_names, team_names
-from marl_bridge.nodes.wire import ActionWriter, Parsed, WireError, parse_action
+from marl_bridge.nodes.wire import Parsed, WireError, parse_action
 from marl_bridge.nodes.world_view import WorldView
 from marl_bridge.recording.header import run_header
 from marl_bridge.recording.recorder import recorded_topics
@@ -97,7 +98,7 @@ class SupervisorNode(Node):
         self.actions_handed_over = self.actions_over_dds = 0  # by the way they came (the card's transport)
         # Actors in this process hand their actions over directly (nodes/intra.py); over DDS they arrive as bytes.
         self.action_subs = {a: IntraSubscription(self, Action, names.agent(a, "action"), STREAM_QOS, self._action_cb(a),
-                                                 self._local_action_cb(a, team.act_codecs[a].layout),
+                                                 self._local_action_cb(a),
                                                  local=cfg.run.intra_process) for a in self.agents}
         if self.tap is not None:  # the actor watchdogs' stops (latched, rare): only the bag wants them
             self.stop_subs = [self.create_subscription(Action, names.agent(a, "stop"),
@@ -209,6 +210,7 @@ class SupervisorNode(Node):
         self.timers_[0].reset()
         if self.run.realtime:
             self.timers_[1].reset()
+        freeze_startup_objects()  # no full collection's pause inside the control loop (nodes/spin.py)
         self.run.start(missing, f"after {timeout} s")
 
     def _watch_foreigners(self) -> None:
@@ -282,15 +284,14 @@ class SupervisorNode(Node):
             offer(agent, msg)
         return callback
 
-    def _local_action_cb(self, agent: str, layout: int) -> Callable[[Parsed], None]:
+    def _local_action_cb(self, agent: str) -> Callable[[Parsed], None]:
         """An action from an actor in this process: it crossed no link, so it carries no tag to check."""
         offer, tap, topic = self.run.offer, self.tap, self.names.agent(agent, "action")
-        writer = ActionWriter(agent, layout) if tap is not None else None
 
         def callback(msg: Parsed) -> None:
             self.actions_handed_over += 1
-            if tap is not None and writer is not None:  # recorded as the message it would have been on DDS
-                tap.add(topic, writer.pack(msg.sec, msg.nanosec, msg.episode, msg.step, msg.flat, msg.entropy))
+            if tap is not None:  # recorded as the message it would have been on DDS, serialized by the writer
+                tap.add_action(topic, msg)
             offer(agent, msg)
         return callback
 

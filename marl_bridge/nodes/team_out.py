@@ -140,8 +140,9 @@ class TeamPublishers:
             if pub.in_process:  # the actor is in this process and the only reader: no bytes unless recorded
                 pub.hand_over(Parsed(sec, nanosec, agent, episode, step, layout, data))
                 self.handed_over += 1
-                if tap is not None:
-                    tap.add(self._topics[agent, "observation"], pack(sec, nanosec, episode, step, data))
+                if tap is not None:  # serialized by the bag writer's process, not here
+                    tap.add_observation(self._topics[agent, "observation"], agent, layout, sec, nanosec, episode,
+                                        step, data)
                 continue
             raw = pack(sec, nanosec, episode, step, data)
             pub.publish(raw)
@@ -157,12 +158,15 @@ class TeamPublishers:
                 continue  # nobody listens (yet): skip the serialization; the run card keeps the totals
             stamp = stamp or self._stamp()
             action = self.act_codecs[r.agent].pack_f64(actions[r.agent]) if r.acted else _NO_ACTION
-            raw = self._result_out[r.agent](*stamp, episode, step, r.reward, r.episode_return, r.terminated,
-                                            r.truncated, r.fallback, action, info_json(r.info))
+            fields = (*stamp, episode, step, r.reward, r.episode_return, r.terminated, r.truncated, r.fallback,
+                      action, info_json(r.info))
             if self.result_readers[r.agent]:
+                raw = self._result_out[r.agent](*fields)
                 self.result_pubs[r.agent].publish(raw)
-            if tap is not None:
-                tap.add(self._topics[r.agent, "step_result"], raw)
+                if tap is not None:
+                    tap.add(self._topics[r.agent, "step_result"], raw)
+            elif tap is not None:  # read by nobody over DDS: serialized by the bag writer's process
+                tap.add_step_result(self._topics[r.agent, "step_result"], r.agent, fields)
             if r.final is not None:
                 pack, publish = self._final_out[r.agent]
                 final = pack(*stamp, episode, step + 1, r.final)

@@ -25,6 +25,7 @@ import math
 import struct
 from array import array
 from dataclasses import dataclass
+from typing import Any
 
 from rclpy.serialization import deserialize_message
 
@@ -173,9 +174,12 @@ def parse_action(buf: bytes) -> Parsed:
 
 
 class _Writer:
-    """Serializes one agent's messages: everything up to the data is laid out once, so a message
-    costs a struct.pack_into, the sequences' lengths and one join (and, with a signer, one HMAC over the
-    same parts)."""
+    """Serializes one agent's messages: everything up to the data is laid out once, and the counts and
+    paddings around the values once per combination of sequence lengths, so a message costs a
+    struct.pack_into, the sequences' lengths and one join (and, with a signer, one HMAC over the same
+    parts)."""
+
+    _with_entropy = False
 
     def __init__(self, agent: str, layout: int, signer: Signer | None = None) -> None:
         self.signer = signer
@@ -188,6 +192,7 @@ class _Writer:
         self._step_at = len(head)
         head += _TAIL.pack(0, 0, layout)
         self._head = head
+        self._frames: dict[tuple[int, int, int, int], tuple[Any, ...]] = {}
 
     def _parts(self, sec: int, nanosec: int, episode: int, step: int, flat: Flat,
                entropy: float | None) -> list[bytes | bytearray | array]:
@@ -195,25 +200,33 @@ class _Writer:
         head = self._head
         _STAMP.pack_into(head, 4, sec, nanosec)
         _STEP.pack_into(head, self._step_at, episode, step)
-        parts: list[bytes | bytearray | array] = [head]
-        off = len(head) - 4
-        for (_name, _code, size), values in zip(_SEQUENCES, flat.buffers(), strict=True):
+        f64, i64, f32, u8 = flat.buffers()
+        sizes = (len(f64), len(i64), len(f32), len(u8))
+        frame = self._frames.get(sizes)
+        if frame is None:
+            frame = self._frames[sizes] = self._frame(sizes)
+        before, gap1, gap2, gap3, after = frame  # the counts and paddings around the values, laid out once
+        if entropy is None:
+            return [head, before, f64, gap1, i64, gap2, f32, gap3, u8, after]
+        return [head, before, f64, gap1, i64, gap2, f32, gap3, u8, after[0], _F64.pack(entropy), after[1]]
+
+    def _frame(self, sizes: tuple[int, int, int, int]) -> tuple[Any, ...]:
+        """For values of these sequence lengths: what goes before, between and after the four sequences
+        (each count with its padding; then, for an Action, the entropy's padding and the counter's)."""
+        gaps: list[bytes] = []
+        off = len(self._head) - 4
+        for (_name, _code, size), count in zip(_SEQUENCES, sizes, strict=True):
             pad = -off & 3
-            count = len(values)
-            if count:
-                elem_pad = -(off + pad + 4) & (size - 1)
-                parts.append(_ZEROS[:pad] + _U32.pack(count) + _ZEROS[:elem_pad])
-                parts.append(values)
-                off += pad + 4 + elem_pad + size * count
-            else:
-                parts.append(_ZEROS[:pad] + _U32.pack(0))
-                off += pad + 4
-        if entropy is not None:
+            elem_pad = -(off + pad + 4) & (size - 1) if count else 0  # CDR aligns nothing for an empty one
+            gaps.append(_ZEROS[:pad] + _U32.pack(count) + _ZEROS[:elem_pad])
+            off += pad + 4 + elem_pad + size * count
+        if self._with_entropy:
             pad = -off & 7
-            parts.append(_ZEROS[:pad] + _F64.pack(entropy))
             off += pad + 8
-        parts.append(_ZEROS[:-off & 7])  # the counter is 8-aligned
-        return parts
+            after: Any = (_ZEROS[:pad], _ZEROS[:-off & 7])  # entropy goes between; the counter is 8-aligned
+        else:
+            after = _ZEROS[:-off & 7]
+        return (*gaps, after)
 
     def _join(self, parts: list[bytes | bytearray | array]) -> bytes:
         signer = self.signer
@@ -230,6 +243,8 @@ class ObservationWriter(_Writer):
 
 
 class ActionWriter(_Writer):
+    _with_entropy = True
+
     def pack(self, sec: int, nanosec: int, episode: int, step: int, flat: Flat, entropy: float) -> bytes:
         """Serialized Action of a value's typed sequences (SpaceCodec.pack)."""
         return self._join(self._parts(sec, nanosec, episode, step, flat, entropy))

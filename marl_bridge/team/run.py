@@ -215,7 +215,7 @@ class TeamRun:
         if agent in self.liveness.lost and msg.agent == agent and self._rejoins(agent, msg):
             return
         settlement = self.settlement
-        settlement.offer(agent, msg, self.clock(), self.answering)
+        settlement.offer(agent, msg, self.clock(), self.answering, self._lose)
         if self.phase is Phase.AWAITING and settlement.complete:
             self._settled()
 

@@ -56,13 +56,22 @@ class Settlement:
     def complete(self) -> bool:
         return self.episode is not None and len(self.pending) == len(self.episode.encoded)
 
-    def offer(self, agent: str, msg: Parsed, now: float, answering: bool) -> None:
+    def offer(self, agent: str, msg: Parsed, now: float, answering: bool,
+              lose: Callable[[str, str], None] | None = None) -> None:
         """An action message from `agent`'s topic: decide what it becomes for this step (`answering`: the
-        run takes answers to the step now, i.e. it is not held, between steps or finished)."""
+        run takes answers to the step now, i.e. it is not held, between steps or finished). An answer to
+        the step that comes after its deadline, before the periodic check closed the step, is a deadline
+        miss all the same (`lose` as for `close`): the deadline is the one the config states, not the
+        check's period."""
         codec = self.act_codecs[agent]
         episode = self.episode
         live = answering and episode is not None and agent in episode.encoded
         ep, step = self.index
+        if (live and msg.step == step and msg.episode == ep and msg.agent == agent and agent not in self.pending
+                and self.overdue(now)):
+            self._miss(agent, now, lose, f"answered {now - self.t0:.4f} s after the observation, after the "
+                                         f"{self.deadline_s} s deadline; fallback ({self.fallbacks[agent].kind}) used")
+            return
         if (live and msg.step == step and msg.episode == ep and msg.agent == agent
                 and msg.layout == codec.layout and agent not in self.pending):
             # The common case, an on-time answer to the current step: only the data needs checking.
@@ -134,16 +143,17 @@ class Settlement:
         """The deadline: every agent still due gets its fallback and a deadline_miss (`lose` is called
         first for one whose silence makes it lost)."""
         assert self.episode is not None
-        ep, step = self.index
         for agent in self.episode.encoded:
-            if agent in self.pending:
-                continue
-            self.stats.deadline_misses[agent] += 1
-            why = self.liveness.missed(agent)
-            if why is not None:
-                lose(agent, why)
-            self.emit(SafetyEventData(
-                "deadline_miss", agent, ep, step,
-                f"no action within {self.deadline_s} s; fallback ({self.fallbacks[agent].kind}) used", now - self.t0))
-            self._fallback(agent)
-            self.missed.add(agent)
+            if agent not in self.pending:
+                self._miss(agent, now, lose, f"no action within {self.deadline_s} s; fallback "
+                                             f"({self.fallbacks[agent].kind}) used")
+
+    def _miss(self, agent: str, now: float, lose: Callable[[str, str], None] | None, detail: str) -> None:
+        self.stats.deadline_misses[agent] += 1
+        why = self.liveness.missed(agent)
+        if why is not None and lose is not None:
+            lose(agent, why)
+        ep, step = self.index
+        self.emit(SafetyEventData("deadline_miss", agent, ep, step, detail, now - self.t0))
+        self._fallback(agent)
+        self.missed.add(agent)

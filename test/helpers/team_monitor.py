@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rclpy.node import Node
@@ -63,3 +65,19 @@ class TeamMonitor(Node):
 
     def digest(self, episode: int, agent: str) -> str:
         return self.digests[(episode, agent)].hexdigest()
+
+
+def run_with_monitor(cfg: Any, out: Path) -> tuple[dict, TeamMonitor]:
+    """`run_team(cfg)` with a TeamMonitor beside the supervisor, drained of the run's last messages."""
+    from marl_bridge.cli.team import run_team
+    from marl_bridge.envs.factory import make_env
+
+    agents = list(make_env(cfg.env).possible_agents)
+    monitors: list[TeamMonitor] = []
+
+    def extra(_supervisor: object) -> list[TeamMonitor]:
+        monitors.append(TeamMonitor(cfg.supervisor.team, agents))
+        return monitors
+
+    card = run_team(cfg, out, extra_nodes=extra, drain=lambda c: monitors[0].expect(c))
+    return card, monitors[0]

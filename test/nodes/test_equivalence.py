@@ -8,30 +8,16 @@ from pathlib import Path
 
 import pytest
 from conftest import CONFIG_DIR
-from team_monitor import TeamMonitor
+from team_monitor import run_with_monitor
 
-from marl_bridge.cli.team import run_team
 from marl_bridge.config import RunConfig, load, with_overrides
-from marl_bridge.envs.factory import make_env
 from marl_bridge.rollout import direct_rollout
 
 pytestmark = pytest.mark.ros
 
 
-def _run_with_monitor(cfg: RunConfig, out: Path) -> tuple[dict, TeamMonitor]:
-    agents = list(make_env(cfg.env).possible_agents)
-    monitors: list[TeamMonitor] = []
-
-    def extra(_supervisor: object) -> list[TeamMonitor]:
-        monitors.append(TeamMonitor(cfg.supervisor.team, agents))
-        return monitors
-
-    card = run_team(cfg, out, extra_nodes=extra, drain=lambda c: monitors[0].expect(c))
-    return card, monitors[0]
-
-
 def _assert_equivalent(cfg: RunConfig, out: Path, event_kinds: frozenset[str] = frozenset()) -> dict:
-    card, monitor = _run_with_monitor(cfg, out)
+    card, monitor = run_with_monitor(cfg, out)
     direct = direct_rollout(cfg)
     assert card["status"] == "complete"
     assert len(card["episodes"]) == len(direct) == cfg.run.episodes

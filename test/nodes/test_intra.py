@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 from conftest import CONFIG_DIR
-from team_monitor import TeamMonitor
+from team_monitor import run_with_monitor
 
 from marl_bridge.cli.team import run_team
 from marl_bridge.config import RunConfig, load, with_overrides
-from marl_bridge.envs.factory import make_env
 from marl_bridge.nodes.intra import Deliveries
 from marl_bridge.rollout import direct_rollout
 
@@ -119,16 +118,10 @@ def test_a_reader_outside_the_team_gets_every_observation_over_dds(tmp_path: Pat
     copy would have been answered twice: duplicate_action events); the actions, read by no one else, are
     still handed over."""
     cfg = _config()
-    agents = list(make_env(cfg.env).possible_agents)
-    monitors: list[TeamMonitor] = []
-
-    def extra(_supervisor: object) -> list[TeamMonitor]:
-        monitors.append(TeamMonitor(cfg.supervisor.team, agents))
-        return monitors
-    card = run_team(cfg, tmp_path, extra_nodes=extra, drain=lambda c: monitors[0].expect(c))
+    card, monitor = run_with_monitor(cfg, tmp_path)
     agent_steps = _matches_direct(card, cfg)
     assert card["transport"] == {"observations": {"in_process": 0, "dds": agent_steps},
                                  "actions": {"in_process": agent_steps, "dds": 0}}
     for ep in card["episodes"]:
-        for agent in agents:
-            assert monitors[0].digest(ep["episode"], agent) == ep["observation_digest"][agent]
+        for agent in card["agents"]:
+            assert monitor.digest(ep["episode"], agent) == ep["observation_digest"][agent]

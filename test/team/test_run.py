@@ -83,6 +83,22 @@ def test_deadline_is_exact_and_fills_only_the_missing() -> None:
     assert run.stats.deadline_misses == {"robot_0": 0, "robot_1": 1}
 
 
+def test_an_answer_after_the_deadline_before_the_check_is_a_miss_all_the_same() -> None:
+    """The deadline is the one the config states, not the periodic check's: an answer that comes after it
+    but before the check closed the step is a deadline miss (fallback, event, counted), at the same edge as
+    the check's."""
+    run, tape, clock = started(point_cfg())
+    clock.advance(DEADLINE - 1e-9)
+    answer(run, "robot_0")  # just before the deadline: on time
+    clock.advance(1e-9)
+    answer(run, "robot_1")  # at it, the check not run yet: as the check would call it, a miss
+    assert tape.kinds() == ["deadline_miss"] and tape.events[0].agent == "robot_1"
+    assert tape.events[0].value == pytest.approx(DEADLINE)
+    assert {r.agent: r.fallback for r in tape.stepped[-1][2]} == {"robot_0": False, "robot_1": True}
+    assert run.stats.deadline_misses == {"robot_0": 0, "robot_1": 1}
+    assert list(run.stats.latency["robot_1"].recent) == []  # a miss is no answer's latency
+
+
 @pytest.mark.parametrize(("mutate", "kind", "verdict"), [
     ({"values": (math.nan, 0.0)}, "invalid_action", "fallback"),
     ({"values": (2.0, 0.0)}, "invalid_action", "fallback"),

@@ -1,0 +1,71 @@
+"""The tap's deferred serialization (recording/tap.py): what the supervisor hands over as fields, the
+writer process turns into the bytes the supervisor would have made, through the pipe's pickling."""
+
+from __future__ import annotations
+
+import pickle
+from array import array
+from pathlib import Path
+
+from marl_bridge.codec import Flat
+from marl_bridge.nodes.wire import ActionWriter, ObservationWriter, Parsed, StepResultWriter, parse_action
+from marl_bridge.recording.tap import BagFile, BagTap, Packers
+
+
+class _Collecting(BagTap):
+    """A BagTap without a writer process: batches are pickled as the pipe would carry them."""
+
+    def __init__(self) -> None:
+        self.batch, self.lost, self.clock_ns = [], "", lambda: 7
+        self.sent: list[tuple[str, int, object]] = []
+
+    def flush(self) -> bool:
+        self.sent += pickle.loads(pickle.dumps(self.batch, protocol=pickle.HIGHEST_PROTOCOL))
+        self.batch = []
+        return True
+
+
+def _flat() -> Flat:
+    return Flat(f64=array("d", [1.5, -2.25]), i64=array("q", [2**62]), f32=array("f", [0.125]), u8=b"\x00\xff\x07")
+
+
+def test_the_writer_process_makes_the_bytes_the_supervisor_would_have() -> None:
+    tap, packers, flat = _Collecting(), Packers(), _flat()
+    tap.add_observation("/t/a/observation", "robot_1", 3, 10, 20, 2, 5, flat)
+    action = Parsed(11, 21, "robot_1", 2, 5, 4, flat, 0.5)
+    tap.add_action("/t/a/action", action)
+    fields = (12, 22, 2, 5, -0.5, 3.25, False, True, False, array("d", [0.1, 0.2]), '{"k": 1}')
+    tap.add_step_result("/t/a/step_result", "robot_1", fields)
+    tap.add("/t/a/raw", b"\x00\x01\x00\x00raw")
+    tap.flush()
+    got = [data if type(data) is bytes else packers.pack(data)  # type: ignore[arg-type]
+           for _topic, _stamp, data in tap.sent]
+    assert got[0] == ObservationWriter("robot_1", 3).pack(10, 20, 2, 5, flat)
+    assert got[1] == ActionWriter("robot_1", 4).pack(11, 21, 2, 5, flat, 0.5)
+    assert got[2] == StepResultWriter("robot_1").pack(*fields)
+    assert got[3] == b"\x00\x01\x00\x00raw"
+    back = parse_action(got[1])  # and it reads back whole
+    assert (back.flat, back.entropy, back.counter, back.tag) == (flat, 0.5, 0, b"")
+    assert [(t, s) for t, s, _ in tap.sent] == [("/t/a/observation", 7), ("/t/a/action", 7),
+                                                 ("/t/a/step_result", 7), ("/t/a/raw", 7)]
+
+
+def test_a_batch_writes_the_bag_rosbags_would_write_message_by_message(tmp_path: Path) -> None:
+    """BagFile.write_batch appends to rosbags' open chunk itself: the MCAP file and metadata.yaml must be
+    byte for byte those of rosbags' own write, across a chunk boundary (1 MiB) and a checkpoint."""
+    topics = [("/t/robot_0/observation", "marl_bridge/msg/Observation"),
+              ("/t/robot_0/action", "marl_bridge/msg/Action")]
+    entries = [(topics[i % 2][0], 1_000 + (i * 7919) % 5_000, bytes([i % 251]) * (50 + (i * 31) % 4_000))
+               for i in range(900)]  # about 1.8 MB: the first chunk closes on the way; stamps out of order
+    one, batch = BagFile(tmp_path / "one" / "bag", topics), BagFile(tmp_path / "batch" / "bag", topics)
+    for topic, stamp, data in entries[:500]:
+        one.write(topic, stamp, data)
+    one.checkpoint()
+    for topic, stamp, data in entries[500:]:
+        one.write(topic, stamp, data)
+    batch.write_batch(entries[:500])
+    batch.checkpoint()
+    batch.write_batch(entries[500:])
+    assert one.close()["messages"] == batch.close()["messages"] == {t: 450 for t, _ in topics}
+    for name in ("bag.mcap", "metadata.yaml"):  # the same name in two places: the same bytes
+        assert (tmp_path / "batch" / "bag" / name).read_bytes() == (tmp_path / "one" / "bag" / name).read_bytes()
