@@ -77,6 +77,7 @@ class IntraSubscription:
     def __init__(self, node: Node, msg_type: Any, topic: str, qos: QoSProfile,
                  on_raw: Callable[[bytes], None], on_local: Callable[[Any], None], *, local: bool = True) -> None:
         self.node, self.on_local = node, on_local
+        self._deliveries: Deliveries | None = None  # its executor's queue, once found
         self.dds = node.create_subscription(msg_type, topic, on_raw, qos, raw=True)
         self._peers = _local(node.context, self.dds.topic_name)
         if local:
@@ -84,11 +85,14 @@ class IntraSubscription:
 
     def deliver(self, item: Any) -> None:
         executor = self.node.executor
-        if executor is None:  # not spun (yet): like a reader not matched yet, it misses the message
-            return
-        deliveries = _DELIVERIES.get(executor)
-        if deliveries is None:
-            deliveries = _DELIVERIES[executor] = Deliveries(executor)
+        deliveries = self._deliveries
+        if deliveries is None or deliveries.executor is not executor:  # first time, or moved to another
+            if executor is None:  # not spun (yet): like a reader not matched yet, it misses the message
+                return
+            deliveries = _DELIVERIES.get(executor)
+            if deliveries is None:
+                deliveries = _DELIVERIES[executor] = Deliveries(executor)
+            self._deliveries = deliveries
         deliveries.push(self.on_local, item)
 
     def get_publisher_count(self) -> int:
