@@ -16,46 +16,64 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+Column = tuple[str, str, Callable[[dict[str, Any]], str]]  # header, alignment ("---" or "---:"), cell
+
+
 def _ci(value: float, ci: list[float]) -> str:
     return f"{value:.2f} ({ci[0]:.2f}-{ci[1]:.2f})"
 
 
+def _spread(s: dict[str, float]) -> str:
+    return f"{s['median']:.2f} ({s['min']:.2f}-{s['max']:.2f})"
+
+
+def _render(columns: list[Column], rows: list[dict[str, Any]]) -> list[str]:
+    return ["| " + " | ".join(h for h, _a, _c in columns) + " |", "|" + "|".join(a for _h, a, _c in columns) + "|",
+            *("| " + " | ".join(cell(r) for _h, _a, cell in columns) + " |" for r in rows)]
+
+
+R = "---:"
+LOCKSTEP: list[Column] = [
+    ("env", "---", lambda r: r["env"]), ("N", R, lambda r: str(r["n"])), ("topology", "---", lambda r: r["topology"]),
+    ("direct steps/s", R, lambda r: f"{r['direct']['steps_per_s']:,.0f}"),
+    ("hand-written steps/s", R, lambda r: f"{r['hand']['steps_per_s']:,.0f}"),
+    ("hand-written raw steps/s", R, lambda r: f"{r['hand_raw']['steps_per_s']:,.0f}"),
+    ("bridge steps/s", R, lambda r: f"{r['bridge']['steps_per_s']:,.0f}"),
+    ("bridge / hand-written (95% CI)", R, lambda r: _ci(r["bridge_over_hand"], r["bridge_over_hand_ci95"])),
+    ("bridge / hand raw (95% CI)", R, lambda r: _ci(r["bridge_over_hand_raw"], r["bridge_over_hand_raw_ci95"])),
+    ("bridge / direct", R, lambda r: f"{r['bridge_over_direct']:.3f}"),
+    ("bridge p50 ms", R, lambda r: f"{r['bridge']['p50_ms']:.2f}"),
+    ("bridge p99 ms", R, lambda r: f"{r['bridge']['p99_ms']:.2f}")]
+MUJOCO: list[Column] = [
+    ("N", R, lambda r: str(r["n"])), ("env steps/s", R, lambda r: f"{r['direct']['env_steps_per_s']:,.0f}"),
+    ("loop steps/s", R, lambda r: f"{r['direct']['loop_steps_per_s']:,.0f}"),
+    ("bridge steps/s", R, lambda r: f"{r['bridge']['steps_per_s']:,.0f}"),
+    ("over DDS steps/s", R, lambda r: f"{r['dds']['steps_per_s']:,.0f}"),
+    ("bridge / env (min-max)", R, lambda r: _spread(r["bridge_over_env"])),
+    ("bridge / loop", R, lambda r: f"{r['bridge_over_loop']['median']:.2f}"),
+    ("over DDS / env", R, lambda r: f"{r['dds_over_env']['median']:.2f}"),
+    ("bridge p99 ms", R, lambda r: f"{r['bridge']['p99_ms']:.2f}")]
+REALTIME: list[Column] = [
+    ("topology", "---", lambda r: r["topology"]), ("N", R, lambda r: str(r["n"])),
+    ("Hz", R, lambda r: f"{r['rate_hz']:.0f}"), ("deadline ms", R, lambda r: f"{r['deadline_ms']:.0f}"),
+    ("joint steps", R, lambda r: f"{r['steps']:,}"), ("agent-steps", R, lambda r: f"{r['agent_steps']:,}"),
+    ("deadline misses", R, lambda r: f"{r['deadline_misses']:,}"), ("share", R, lambda r: f"{r['miss_share']:.2%}"),
+    ("p50 ms", R, lambda r: f"{r['p50_ms']:.2f}"), ("p99 ms", R, lambda r: f"{r['p99_ms']:.2f}"),
+    ("max ms", R, lambda r: f"{r['max_ms']:.2f}")]
+
+
 def lockstep(doc: dict[str, Any]) -> list[str]:
-    lines = ["| env | N | topology | direct steps/s | hand-written steps/s | hand-written raw steps/s | "
-             "bridge steps/s | bridge / hand-written (95% CI) | bridge / hand raw (95% CI) | bridge / direct | "
-             "bridge p50 ms | bridge p99 ms |", "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in doc["rows"]:
-        b = r["bridge"]
-        lines.append(f"| {r['env']} | {r['n']} | {r['topology']} | {r['direct']['steps_per_s']:,.0f} | "
-                     f"{r['hand']['steps_per_s']:,.0f} | {r['hand_raw']['steps_per_s']:,.0f} | "
-                     f"{b['steps_per_s']:,.0f} | "
-                     f"{_ci(r['bridge_over_hand'], r['bridge_over_hand_ci95'])} | "
-                     f"{_ci(r['bridge_over_hand_raw'], r['bridge_over_hand_raw_ci95'])} | "
-                     f"{r['bridge_over_direct']:.3f} | {b['p50_ms']:.2f} | {b['p99_ms']:.2f} |")
-    return lines
+    return _render(LOCKSTEP, doc["rows"])
 
 
 def mujoco(doc: dict[str, Any]) -> list[str]:
-    lines = ["| N | env steps/s | loop steps/s | bridge steps/s | over DDS steps/s | bridge / env (min-max) | "
-             "bridge / loop | over DDS / env | bridge p99 ms |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in doc["rows"]:
-        b = r["bridge_over_env"]
-        lines.append(f"| {r['n']} | {r['direct']['env_steps_per_s']:,.0f} | {r['direct']['loop_steps_per_s']:,.0f} | "
-                     f"{r['bridge']['steps_per_s']:,.0f} | {r['dds']['steps_per_s']:,.0f} | "
-                     f"{b['median']:.2f} ({b['min']:.2f}-{b['max']:.2f}) | {r['bridge_over_loop']['median']:.2f} | "
-                     f"{r['dds_over_env']['median']:.2f} | {r['bridge']['p99_ms']:.2f} |")
-    return lines
+    return _render(MUJOCO, doc["rows"])
 
 
 def realtime(doc: dict[str, Any]) -> list[str]:
-    lines = ["| topology | N | Hz | deadline ms | joint steps | agent-steps | deadline misses | share | p50 ms | "
-             "p99 ms | max ms |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in [*doc["single"], *doc["multiprocess"]]:
-        deadline = r.get("deadline_ms", doc.get("deadline_ms"))  # per row since the period became an option
-        lines.append(f"| {r['topology']} | {r['n']} | {r['rate_hz']:.0f} | {deadline:.0f} | {r['steps']:,} | "
-                     f"{r['agent_steps']:,} | {r['deadline_misses']:,} | {r['miss_share']:.2%} | {r['p50_ms']:.2f} | "
-                     f"{r['p99_ms']:.2f} | {r['max_ms']:.2f} |")
-    return lines
+    # the deadline is per row since the control period became an option (earlier files: one for all)
+    rows = [{"deadline_ms": doc.get("deadline_ms"), **r} for r in [*doc["single"], *doc["multiprocess"]]]
+    return _render(REALTIME, rows)
 
 
 TABLES: dict[str, tuple[str, Callable[[dict[str, Any]], list[str]]]] = {

@@ -106,7 +106,8 @@ class IntraSubscription:
 
 class IntraPublisher:
     """A DDS publisher that hands a message to the in-process subscriptions of its topic while they are
-    its only readers (`send`); `publish` is the plain DDS publish (bytes or a typed message)."""
+    its only readers (`in_process`, then `hand_over` the parsed fields); else `publish` (the plain DDS
+    publish, bytes or a typed message: the message is serialized only then)."""
 
     def __init__(self, node: Node, msg_type: Any, topic: str, qos: QoSProfile, *, local: bool = True) -> None:
         self.matched = 0  # DDS readers matched, in-process ones included (kept by the matched event)
@@ -120,21 +121,13 @@ class IntraPublisher:
 
     @property
     def in_process(self) -> bool:
-        """Every reader of the topic is in this process: `send` hands messages over directly."""
+        """Every reader of the topic is in this process: messages are handed over, not published."""
         return bool(self.local) and self.matched <= len(self.local)
 
     def hand_over(self, item: Any) -> None:
         """Deliver `item` (parsed fields) to the in-process readers (while `in_process`)."""
         for sub in self.local:
             sub.deliver(item)
-
-    def send(self, item: Any, pack: Callable[[], bytes]) -> None:
-        """`item` to the in-process readers when every reader is here, else `pack()` over DDS."""
-        if self.in_process:
-            for sub in self.local:
-                sub.deliver(item)
-        else:
-            self.dds.publish(pack())
 
     def get_subscription_count(self) -> int:
         return self.dds.get_subscription_count()
