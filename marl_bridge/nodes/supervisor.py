@@ -198,9 +198,13 @@ class SupervisorNode(Node):
         if n and min(out.summary_pub.get_subscription_count(), out.event_pub.get_subscription_count(),
                      out.header_pub.get_subscription_count()) < n:
             unheard.append("<team>")
-        if (missing or unheard) and time.monotonic() - self.started_at <= timeout:
+        writer_late = self.tap is not None and not self.tap.ready()  # its first batches would hold the first steps
+        if (missing or unheard or writer_late) and time.monotonic() - self.started_at <= timeout:
             return
         self.ready_timer.cancel()
+        if writer_late:
+            self.get_logger().warning(f"the bag writer process did not open the bag within {timeout} s; starting "
+                                      "anyway: the first steps wait for it")
         if unheard:
             self.get_logger().warning(f"fewer than {n} listener(s) on the team topics of {', '.join(unheard)} "
                                       f"after {timeout} s; starting anyway: they may miss the first steps")

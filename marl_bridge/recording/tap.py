@@ -25,6 +25,7 @@ import contextlib
 import json
 import os
 import pickle
+import select
 import signal
 import struct
 import subprocess
@@ -39,6 +40,7 @@ from marl_bridge.codec import Flat
 from marl_bridge.nodes.wire import ActionWriter, ObservationWriter, Parsed, StepResultWriter
 
 TAP_BATCH = 256  # messages per hand-over to the writer process
+READY = b"READY\n"  # the writer's first line: the bag is open
 CHECKPOINT = ""  # a batch entry with this topic: put everything so far on disk (after an episode summary)
 # an MCAP Message record's head: opcode, record length, channel id, sequence, log time, publish time
 _MCAP_MESSAGE = struct.Struct("<BQHIQQ")
@@ -63,6 +65,7 @@ class BagFile:
         store = team_typestore()
         self.connections = {topic: self.writer.add_connection(topic, typename, typestore=store)
                             for topic, typename in topics}
+        self._ids = {topic: conn.id for topic, conn in self.connections.items()}  # MCAP channel ids
         self.checkpoints = 0
 
     def write(self, topic: str, stamp_ns: int, data: bytes) -> None:
@@ -81,34 +84,31 @@ class BagFile:
             for topic, stamp, data in entries:
                 self.write(topic, stamp, data)
             return
-        ids = {topic: conn.id for topic, conn in self.connections.items()}
-        counts: Counter[str] = Counter()
-        lo, hi = chunk.message_start_time, chunk.message_end_time
-        for topic, stamp, data in entries:
-            cid = ids[topic]
+        if not entries:
+            return
+        ids, head = self._ids, _MCAP_MESSAGE.pack
+        start = 0  # entries[start:] go into the current chunk
+        for i, (topic, stamp, data) in enumerate(entries):
             bio = chunk.bio
-            chunk.msgs[cid].append((stamp, bio.tell()))
-            bio.write(_MCAP_MESSAGE.pack(0x05, 22 + len(data), cid, 0, stamp, stamp))
-            bio.write(data)
-            counts[topic] += 1
-            lo, hi = min(lo, stamp), max(hi, stamp)
-            if bio.tell() > _CHUNK_BYTES:  # as rosbags does: a chunk closes past 1 MiB
-                chunk.message_start_time, chunk.message_end_time = lo, hi
-                storage.close_chunk()
-                chunk = storage.chunk
-                lo, hi = chunk.message_start_time, chunk.message_end_time
-        chunk.message_start_time, chunk.message_end_time = lo, hi
-        for topic, n in counts.items():
             cid = ids[topic]
-            storage.channel_stats[cid] += n
-            writer.counts[cid] += n
-        if entries:
-            first = min(stamp for _t, stamp, _d in entries)
-            last = max(stamp for _t, stamp, _d in entries)
-            storage.message_start_time = min(storage.message_start_time, first)
-            storage.message_end_time = max(storage.message_end_time, last)
-            writer.min_timestamp = min(writer.min_timestamp, first)
-            writer.max_timestamp = max(writer.max_timestamp, last)
+            chunk.msgs[cid].append((stamp, bio.tell()))
+            bio.write(head(0x05, 22 + len(data), cid, 0, stamp, stamp))
+            bio.write(data)
+            if bio.tell() > _CHUNK_BYTES:  # as rosbags does: a chunk closes past 1 MiB
+                _times(chunk, entries[start:i + 1])
+                storage.close_chunk()
+                chunk, start = storage.chunk, i + 1
+        if start < len(entries):
+            _times(chunk, entries[start:])
+        counts = Counter(topic for topic, _s, _d in entries)
+        for topic, n in counts.items():
+            storage.channel_stats[ids[topic]] += n
+            writer.counts[ids[topic]] += n
+        first, last = min(e[1] for e in entries), max(e[1] for e in entries)
+        storage.message_start_time = min(storage.message_start_time, first)
+        storage.message_end_time = max(storage.message_end_time, last)
+        writer.min_timestamp = min(writer.min_timestamp, first)
+        writer.max_timestamp = max(writer.max_timestamp, last)
         self.counts.update(counts)
 
     def checkpoint(self) -> None:
@@ -132,6 +132,12 @@ class BagFile:
         return {"bag": str(self.bag_dir), "storage": "mcap", "messages": dict(sorted(self.counts.items()))}
 
 
+def _times(chunk: Any, entries: list[tuple[str, int, bytes]]) -> None:
+    """A chunk's first and last message times, with `entries` written into it."""
+    chunk.message_start_time = min(chunk.message_start_time, min(e[1] for e in entries))
+    chunk.message_end_time = max(chunk.message_end_time, max(e[1] for e in entries))
+
+
 def typename(msg_type: type) -> str:
     return f"{msg_type.__module__.split('.')[0]}/msg/{msg_type.__name__}"
 
@@ -147,6 +153,19 @@ class BagTap:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.batch: list[tuple[str, int, bytes]] = []
         self.lost = ""  # why the writer stopped taking data, once it did
+        self._ready = False
+
+    def ready(self) -> bool:
+        """The writer process has started and opened the bag (it says READY on its output; about 0.7 s of
+        imports here). The supervisor starts the run only then: batches sent earlier filled the pipe and
+        held the team's first steps. A writer that died counts as ready (the first hand-over says it)."""
+        if not self._ready:
+            out = self.proc.stdout
+            if self.proc.poll() is not None or out is None:
+                self._ready = True
+            elif select.select([out], [], [], 0)[0]:
+                self._ready = out.readline() == READY or self.proc.poll() is not None
+        return self._ready
 
     def add(self, topic: str, data: bytes | tuple[str, str, int, tuple[Any, ...]]) -> None:
         """A message as bytes, or as fields for the writer process to serialize (`Packers`)."""
@@ -202,8 +221,8 @@ class BagTap:
             out = self.proc.stdout.read() if self.proc.stdout is not None else b""
             self.proc.wait()
         summary: dict[str, Any] = {"bag": str(self.bag_dir), "storage": "mcap"}
-        with contextlib.suppress(ValueError):
-            summary.update(json.loads(out.decode() or "{}"))
+        with contextlib.suppress(ValueError):  # its last line (READY comes first, if not read yet)
+            summary.update(json.loads(out.decode().strip().rsplit("\n", 1)[-1] or "{}"))
         summary["recorder"] = f"supervisor (writer process {self.proc.pid})"
         if self.lost:
             summary["lost"] = self.lost
@@ -252,6 +271,8 @@ def main() -> int:
         os.nice(5)
     spec = json.loads(sys.argv[1])
     bag = BagFile(Path(spec["bag"]), [tuple(t) for t in spec["topics"]])
+    sys.stdout.buffer.write(READY)
+    sys.stdout.flush()
     stdin = sys.stdin.buffer
     packers = Packers()
     try:
