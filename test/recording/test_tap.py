@@ -4,6 +4,7 @@ writer process turns into the bytes the supervisor would have made, through the 
 from __future__ import annotations
 
 import pickle
+import select
 from array import array
 from pathlib import Path
 
@@ -69,3 +70,17 @@ def test_a_batch_writes_the_bag_rosbags_would_write_message_by_message(tmp_path:
     assert one.close()["messages"] == batch.close()["messages"] == {t: 450 for t, _ in topics}
     for name in ("bag.mcap", "metadata.yaml"):  # the same name in two places: the same bytes
         assert (tmp_path / "batch" / "bag" / name).read_bytes() == (tmp_path / "one" / "bag" / name).read_bytes()
+
+
+def test_the_writer_says_when_the_bag_is_open_and_its_summary_still_reads(tmp_path: Path) -> None:
+    """The supervisor starts the run only once its writer process opened the bag (READY on the writer's
+    output); the summary after it reads the same whether READY was taken first or not."""
+    topics = [("/t/robot_0/observation", "marl_bridge/msg/Observation")]
+    first = BagTap(tmp_path / "a", topics)
+    assert select.select([first.proc.stdout], [], [], 60)[0]  # the writer's first line is there
+    assert first.ready() and first.ready()  # read once, then remembered
+    first.add_observation(topics[0][0], "robot_0", 3, 1, 2, 0, 0, _flat())
+    assert first.close()["messages"] == {topics[0][0]: 1}
+    second = BagTap(tmp_path / "b", topics)  # closed without anyone asking: READY is still in its output
+    second.add_observation(topics[0][0], "robot_0", 3, 1, 2, 0, 0, _flat())
+    assert second.close()["messages"] == {topics[0][0]: 1}
