@@ -222,7 +222,7 @@ def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str])
     from rclpy.experimental import EventsExecutor
 
     from marl_bridge.nodes.params import config_parameters
-    from marl_bridge.nodes.spin import ros_session, spin_until
+    from marl_bridge.nodes.spin import retire, ros_session, spin_until
     from marl_bridge.nodes.supervisor import SupervisorNode
     from marl_bridge.recording.run_card import CardWriter, write_run_card
     from marl_bridge.recording.trajectory import write_run_pictures
@@ -240,7 +240,7 @@ def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str])
         node.flush()
         card["pictures"] = write_run_pictures(node.traces, card, out)
         print(f"run card: {write_run_card(card, out)}")
-        node.destroy_node()
+        retire(executor, [node])
     return exit_code(card["status"])
 
 
@@ -248,7 +248,7 @@ def cmd_record(cfg: RunConfig, bag: Path, ros_args: list[str]) -> int:
     from rclpy.executors import SingleThreadedExecutor
 
     from marl_bridge.envs.team import build_team
-    from marl_bridge.nodes.spin import ros_session, spin_forever
+    from marl_bridge.nodes.spin import retire, ros_session, spin_forever
     from marl_bridge.recording.recorder import RecorderNode
 
     new_bag_dir(bag, "--out")
@@ -261,7 +261,7 @@ def cmd_record(cfg: RunConfig, bag: Path, ros_args: list[str]) -> int:
         executor.add_node(node)
         spin_forever(executor, stop)
         summary = node.close()
-        node.destroy_node()
+        retire(executor, [node])
     print(json.dumps(summary, indent=1))
     return 0
 

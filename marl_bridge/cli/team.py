@@ -33,7 +33,7 @@ from marl_bridge.config import ConfigError, RunConfig, dump_yaml
 from marl_bridge.envs.episode import EpisodeRecord
 from marl_bridge.nodes.actor import ActorNode
 from marl_bridge.nodes.params import config_parameters
-from marl_bridge.nodes.spin import StopRequest, ros_session, spin_forever, spin_until
+from marl_bridge.nodes.spin import StopRequest, retire, ros_session, spin_forever, spin_until
 from marl_bridge.nodes.supervisor import SupervisorNode
 from marl_bridge.nodes.topics import agent_ns
 from marl_bridge.recording.trajectory import write_run_pictures
@@ -186,11 +186,7 @@ def _run_in_session(cfg: RunConfig, out_dir: Path, stop: StopRequest,
         _stop_children(children)
         for spinner in side:
             spinner.stop()
-        for node in [*nodes, *([supervisor] if supervisor else [])]:
-            if node in executor.get_nodes():
-                executor.remove_node(node)
-            node.destroy_node()
-        executor.shutdown()
+        retire(executor, [*nodes, *([supervisor] if supervisor else [])])
 
 
 def spin_actors(cfg: RunConfig | None, agents: list[str], cli_args: list[str] | None = None) -> int:
@@ -217,6 +213,5 @@ def spin_actors(cfg: RunConfig | None, agents: list[str], cli_args: list[str] | 
         finally:
             for node in nodes:
                 node.stop()
-                node.destroy_node()
-            executor.shutdown()
+            retire(executor, nodes)
     return 0

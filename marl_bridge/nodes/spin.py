@@ -103,6 +103,17 @@ def spin_forever(executor: Executor, stop: StopRequest | None = None) -> None:
     spin_until(executor, Future(), stop)
 
 
+def retire(executor: Executor, nodes: list[Node]) -> None:
+    """Take the nodes off the executor, then destroy them, then shut the executor down. Destroying a node
+    whose publishers or subscriptions have event callbacks while an EventsExecutor still holds it is a
+    known crash or hang of rclpy (ros2/rclpy#1644); off the executor first, it is an ordinary teardown."""
+    for node in nodes:
+        if node in executor.get_nodes():
+            executor.remove_node(node)
+        node.destroy_node()
+    executor.shutdown()
+
+
 def spin_node(make_node: Callable[[], Node], make_executor: Callable[[], Executor],
               ros_args: list[str] | None = None, on_stop: Callable[[Node], None] | None = None) -> int:
     """One node in its own process until Ctrl-C: a ROS session, the node on an executor (both made inside
@@ -117,6 +128,5 @@ def spin_node(make_node: Callable[[], Node], make_executor: Callable[[], Executo
         finally:
             if on_stop is not None:
                 on_stop(node)
-            node.destroy_node()
-            executor.shutdown()
+            retire(executor, [node])
     return 0
