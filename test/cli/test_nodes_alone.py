@@ -31,7 +31,15 @@ def test_supervisor_and_actors_from_ros_parameters(tmp_path: Path) -> None:
     finally:
         for proc in actors:
             proc.terminate()
-        errors = [proc.communicate(timeout=30)[1] for proc in actors]
+        errors, hung = [], []
+        for agent, proc in zip(agents, actors, strict=True):
+            try:
+                errors.append(proc.communicate(timeout=30)[1])
+            except subprocess.TimeoutExpired:  # killed, not left behind (one was seen spinning for minutes)
+                proc.kill()
+                errors.append(proc.communicate()[1])
+                hung.append(agent)
+    assert not hung, f"actor(s) {hung} did not exit within 30 s of SIGTERM"
     assert sup.returncode == 0, sup.stderr
     card = json.loads((tmp_path / "run_card.json").read_text())
     assert card["status"] == "complete" and len(card["episodes"]) == 2
