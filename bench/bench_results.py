@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -31,6 +32,12 @@ def commit() -> str:
 def machine() -> dict[str, Any]:
     return {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
             "processor": platform.processor() or platform.machine()}
+
+
+def spread(values: list[float], prefix: str = "") -> dict[str, float]:
+    """Median, min and max of per-round values (keys prefixed, e.g. "ratio_median"): how every bench
+    reports a run-to-run spread."""
+    return {f"{prefix}median": statistics.median(values), f"{prefix}min": min(values), f"{prefix}max": max(values)}
 
 
 def write(bench: str, result: dict[str, Any], latest: str = "") -> Path:

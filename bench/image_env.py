@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -104,8 +103,7 @@ def main() -> int:
     ratios = [r["ratio"] for r in rounds]
     result = {
         "env": "pistonball_v6, 20 pistons, random policies, single topology, no recording",
-        "rounds": rounds, "ratio_median": statistics.median(ratios), "ratio_min": min(ratios),
-        "ratio_max": max(ratios), "target_ratio": 0.5, "wire": wire,
+        "rounds": rounds, **bench_results.spread(ratios, "ratio_"), "target_ratio": 0.5, "wire": wire,
         "bag": {"steps": steps, "bytes": bag_bytes, "bytes_per_step": bag_bytes / max(steps, 1),
                 "float64_estimate_per_step": wire["float64_bytes_per_step"]},
     }

@@ -80,10 +80,6 @@ def bench_bridge(n: int, steps: int, out: Path, intra_process: bool = True) -> d
             "p50_ms": t["step_latency_p50_ms"], "p99_ms": t["step_latency_p99_ms"]}
 
 
-def _spread(values: list[float]) -> dict[str, float]:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8, 16, 32])
@@ -107,7 +103,7 @@ def main() -> int:
             bridge = bench_bridge(n, args.steps, out)
             dds = bench_bridge(n, args.steps, out, intra_process=False)
             rounds.append({"direct": direct, "bridge": bridge, "dds": dds})
-        ratio = {name: _spread([r[side]["steps_per_s"] / r["direct"][base] for r in rounds])
+        ratio = {name: bench_results.spread([r[side]["steps_per_s"] / r["direct"][base] for r in rounds])
                  for name, side, base in (("bridge_over_env", "bridge", "env_steps_per_s"),
                                           ("bridge_over_loop", "bridge", "loop_steps_per_s"),
                                           ("dds_over_env", "dds", "env_steps_per_s"))}

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -75,8 +74,7 @@ def main() -> int:
                 print(f"N = {n} round {r}: plain {rates['plain']:.0f} steps/s, recorded {rates['recorded']:.0f} "
                       f"steps/s, ratio {rounds[-1]['ratio']:.2f}, {check['messages']} messages, none lost")
             ratios = [x["ratio"] for x in rounds]
-            rows.append({"n": n, "rounds": rounds, "ratio_median": statistics.median(ratios),
-                         "ratio_min": min(ratios), "ratio_max": max(ratios)})
+            rows.append({"n": n, "rounds": rounds, **bench_results.spread(ratios, "ratio_")})
     result = {"env": "point_team_v0, scripted, single topology, lockstep", "target_ratio": 0.8, "rows": rows,
               "how": "the supervisor records itself through a bag writer process (recording/tap.py)"}
     path = bench_results.write("recording", result)

@@ -104,25 +104,35 @@ class IntraSubscription:
             self._peers.remove(self)
 
 
+class ReaderCount:
+    """A publisher's matched readers, kept by its matched event (pass `events()` when creating it), so a
+    step loop that asks "does anyone read this?" never asks the middleware."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, info: Any) -> None:
+        self.n = info.current_count
+
+    def events(self) -> PublisherEventCallbacks:
+        return PublisherEventCallbacks(matched=self)
+
+
 class IntraPublisher:
     """A DDS publisher that hands a message to the in-process subscriptions of its topic while they are
     its only readers (`in_process`, then `hand_over` the parsed fields); else `publish` (the plain DDS
     publish, bytes or a typed message: the message is serialized only then)."""
 
     def __init__(self, node: Node, msg_type: Any, topic: str, qos: QoSProfile, *, local: bool = True) -> None:
-        self.matched = 0  # DDS readers matched, in-process ones included (kept by the matched event)
-        self.dds = node.create_publisher(msg_type, topic, qos,
-                                         event_callbacks=PublisherEventCallbacks(matched=self._on_matched))
+        self.readers = ReaderCount()  # DDS readers matched, in-process ones included
+        self.dds = node.create_publisher(msg_type, topic, qos, event_callbacks=self.readers.events())
         self.publish = self.dds.publish
         self.local = _local(node.context, self.dds.topic_name) if local else []
-
-    def _on_matched(self, info: Any) -> None:
-        self.matched = info.current_count
 
     @property
     def in_process(self) -> bool:
         """Every reader of the topic is in this process: messages are handed over, not published."""
-        return bool(self.local) and self.matched <= len(self.local)
+        return bool(self.local) and self.readers.n <= len(self.local)
 
     def hand_over(self, item: Any) -> None:
         """Deliver `item` (parsed fields) to the in-process readers (while `in_process`)."""

@@ -14,7 +14,6 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
-from rclpy.event_handler import PublisherEventCallbacks
 from rclpy.node import Node
 from rclpy.serialization import serialize_message
 from rosgraph_msgs.msg import Clock as ClockMsg
@@ -23,7 +22,7 @@ from std_msgs.msg import String
 from marl_bridge.envs.episode import AgentResult, EpisodeRecord
 from marl_bridge.envs.team import Team
 from marl_bridge.msg import AgentSpec, EpisodeSummary, Observation, SafetyEvent, StepResult
-from marl_bridge.nodes.intra import IntraPublisher
+from marl_bridge.nodes.intra import IntraPublisher, ReaderCount
 from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, STREAM_OUT_QOS, TeamNames
 from marl_bridge.nodes.wire import ObservationWriter, Parsed, StepResultWriter
 from marl_bridge.nodes.world_view import WorldView
@@ -57,10 +56,9 @@ class TeamPublishers:
         # observations go straight to actors in this process while they are the only readers (nodes/intra.py)
         self.obs_pubs = {a: IntraPublisher(node, Observation, names.agent(a, "observation"), STREAM_OUT_QOS,
                                            local=intra_process) for a in agents}
-        self.result_readers = dict.fromkeys(agents, 0)
+        self.result_readers = {a: ReaderCount() for a in agents}
         self.result_pubs = {a: pub(StepResult, a, "step_result", STREAM_OUT_QOS,
-                                   event_callbacks=PublisherEventCallbacks(matched=self._readers_of(a)))
-                            for a in agents}
+                                   event_callbacks=self.result_readers[a].events()) for a in agents}
         self.spec_pubs = {a: pub(AgentSpec, a, "spec", LATCHED_QOS) for a in agents}
         # each agent's observation after its last step (terminated, truncated or capped): never answered,
         # kept for the recording (a bag then holds every observation the env produced)
@@ -71,11 +69,9 @@ class TeamPublishers:
         self.summary_pub = node.create_publisher(EpisodeSummary, names.team("episode_summary"), STREAM_OUT_QOS)
         # reliable with the team's depth: a recorder gets every tick (nodes' own clocks, which subscribe
         # best effort, match it too)
-        self.clock_pub = node.create_publisher(
-            ClockMsg, "/clock", STREAM_OUT_QOS,
-            event_callbacks=PublisherEventCallbacks(matched=lambda info: setattr(self, "clock_readers",
-                                                                                 info.current_count)))
-        self.clock_readers = 0  # nodes on sim time, recorders: a tick nobody reads is not published
+        self.clock_readers = ReaderCount()  # nodes on sim time, recorders: a tick nobody reads is not published
+        self.clock_pub = node.create_publisher(ClockMsg, "/clock", STREAM_OUT_QOS,
+                                               event_callbacks=self.clock_readers.events())
         # running / held / the final status: actors' watchdogs stay quiet while the team is held on
         # purpose and after the run ended (latched: a late joiner learns it too)
         self.status_pub = node.create_publisher(String, names.team("run_status"), LATCHED_QOS)
@@ -110,15 +106,11 @@ class TeamPublishers:
             if checkpoint:
                 self.tap.checkpoint()
 
-    def _readers_of(self, agent: str) -> Callable[[Any], None]:
-        def matched(info: Any) -> None:
-            self.result_readers[agent] = info.current_count
-        return matched
-
     def count_readers(self) -> None:
         """The graph now (at start); matched events keep it current afterwards."""
         for agent, pub in self.result_pubs.items():
-            self.result_readers[agent] = max(self.result_readers[agent], pub.get_subscription_count())
+            count = self.result_readers[agent]
+            count.n = max(count.n, pub.get_subscription_count())
 
     def all_publishers(self) -> list[Any]:
         return [*self.obs_pubs.values(), *self.result_pubs.values(), self.event_pub, self.summary_pub]
@@ -152,15 +144,16 @@ class TeamPublishers:
 
     def results(self, episode: int, step: int, results: list[AgentResult], actions: dict[str, Any]) -> None:
         stamp = None
-        tap = self.tap
+        tap, readers = self.tap, self.result_readers
         for r in results:
-            if not self.result_readers[r.agent] and tap is None:
+            read = readers[r.agent].n
+            if not read and tap is None:
                 continue  # nobody listens (yet): skip the serialization; the run card keeps the totals
             stamp = stamp or self._stamp()
             action = self.act_codecs[r.agent].pack_f64(actions[r.agent]) if r.acted else _NO_ACTION
             fields = (*stamp, episode, step, r.reward, r.episode_return, r.terminated, r.truncated, r.fallback,
                       action, info_json(r.info))
-            if self.result_readers[r.agent]:
+            if read:
                 raw = self._result_out[r.agent](*fields)
                 self.result_pubs[r.agent].publish(raw)
                 if tap is not None:
@@ -197,9 +190,10 @@ class TeamPublishers:
 
     def sim_time(self, seconds: float) -> None:
         """Simulated worlds publish their physics time on /clock (nodes may run with use_sim_time)."""
-        if self.clock_readers or self.tap is not None:
+        read = self.clock_readers.n
+        if read or self.tap is not None:
             self._clock_msg.clock.sec, self._clock_msg.clock.nanosec = divmod(round(seconds * 1e9), 1_000_000_000)
-            if self.clock_readers:
+            if read:
                 self.clock_pub.publish(self._clock_msg)
             if self.tap is not None:
                 self.tap.add("/clock", serialize_message(self._clock_msg))

@@ -146,22 +146,21 @@ class RecorderNode(Node):
         batch = 1 if checkpoint else TAKE_BATCH  # a checkpoint follows every summary, one at a time
         clock = self.get_clock()
         assert self.bag is not None
-        write_one = self.bag.write
+        write_batch = self.bag.write_batch
 
         def write(data: bytes) -> None:
             # The executor hands over one message per wake-up, which costs far more than writing it:
             # take what else is queued on this subscription now, up to a batch (rclpy's own take call;
-            # the executor's next take then finds nothing and calls nobody).
-            write_one(topic, clock.now().nanoseconds, data)
-            n = 1
+            # the executor's next take then finds nothing and calls nobody), and write them together.
+            entries = [(topic, clock.now().nanoseconds, data)]
             sub = subs[0]
-            while n < batch:
+            while len(entries) < batch:
                 with sub.handle:
                     taken = sub.handle.take_message(sub.msg_type, True)
                 if taken is None:
                     break
-                write_one(topic, clock.now().nanoseconds, taken[0])
-                n += 1
+                entries.append((topic, clock.now().nanoseconds, taken[0]))
+            write_batch(entries)
             if checkpoint:
                 self.checkpoint()
             if self._expected is not None:

@@ -67,6 +67,11 @@ class BagFile:
                             for topic, typename in topics}
         self._ids = {topic: conn.id for topic, conn in self.connections.items()}  # MCAP channel ids
         self.checkpoints = 0
+        # rosbags' MCAP storage, when it has the internals `write_batch` and `checkpoint` use (no public API
+        # flushes a chunk or appends many messages); without them both fall back to the public writer
+        storage = getattr(self.writer, "storage", None)
+        internals = all(hasattr(storage, n) for n in ("chunk", "close_chunk", "channel_stats", "bio"))
+        self._storage = storage if internals and hasattr(self.writer, "counts") else None
 
     def write(self, topic: str, stamp_ns: int, data: bytes) -> None:
         self.writer.write(self.connections[topic], stamp_ns, data)
@@ -77,16 +82,14 @@ class BagFile:
         (the same Message records, chunk index and counts) without its per-message checks and BytesIO: about
         1 us a message instead of about 10, which decided how fast a recorded team could go. Guarded like
         `checkpoint`: a rosbags without these internals gets one `write` per message."""
-        writer, storage = self.writer, getattr(self.writer, "storage", None)
-        chunk = getattr(storage, "chunk", None)
-        if (chunk is None or not hasattr(storage, "close_chunk") or not hasattr(storage, "channel_stats")
-                or not hasattr(writer, "counts")):
+        writer, storage = self.writer, self._storage
+        if storage is None:
             for topic, stamp, data in entries:
                 self.write(topic, stamp, data)
             return
         if not entries:
             return
-        ids, head = self._ids, _MCAP_MESSAGE.pack
+        chunk, ids, head = storage.chunk, self._ids, _MCAP_MESSAGE.pack
         start = 0  # entries[start:] go into the current chunk
         for i, (topic, stamp, data) in enumerate(entries):
             bio = chunk.bio
@@ -115,11 +118,10 @@ class BagFile:
         """Put everything written so far on disk as complete MCAP chunks, so a killed writer's bag still
         reads up to here (rosbags' MCAP writer has no public flush; it closes a chunk itself every 1 MiB).
         Guarded: a rosbags without these internals just checkpoints less often."""
-        storage = getattr(self.writer, "storage", None)
-        chunk = getattr(storage, "chunk", None)
-        if storage is None or chunk is None or not hasattr(storage, "close_chunk"):
+        storage = self._storage
+        if storage is None:
             return
-        if chunk.bio.tell():
+        if storage.chunk.bio.tell():
             storage.close_chunk()
         storage.bio.flush()
         self.checkpoints += 1

@@ -116,7 +116,7 @@ class TeamRun:
         self.episode = open_episode(team.env, team.obs_codecs, self.cfg.supervisor.max_steps)
         self.shield.rebind(team.env)
         self.settlement = Settlement(team.act_codecs, team.fallbacks, self.shield, self.liveness, self.stats,
-                                     self.desk, self.cfg.supervisor.step_deadline_s)
+                                     self.desk, self.cfg.supervisor.step_deadline_s, self._lose)
         self._simulated = self.world is not None and find_backend(self.world.backend, "env").simulated
 
     @property
@@ -215,7 +215,7 @@ class TeamRun:
         if agent in self.liveness.lost and msg.agent == agent and self._rejoins(agent, msg):
             return
         settlement = self.settlement
-        settlement.offer(agent, msg, self.clock(), self.answering, self._lose)
+        settlement.offer(agent, msg, self.clock(), self.answering)
         if self.phase is Phase.AWAITING and settlement.complete:
             self._settled()
 
@@ -281,13 +281,13 @@ class TeamRun:
     def poll(self) -> None:
         """Periodic: a step in flight past its deadline is settled with fallbacks for the agents due."""
         if self.phase is Phase.AWAITING and self.settlement.overdue(self.clock()):
-            self.settlement.close(self.clock(), self._lose)
+            self.settlement.close(self.clock())
             self._settled()
 
     def tick(self) -> None:
         """Real-time control tick: close the step in flight (late agents get fallbacks) and step."""
         if self.phase is Phase.AWAITING:
-            self.settlement.close(self.clock(), self._lose)
+            self.settlement.close(self.clock())
             self._settled()
         if self.phase is Phase.APPLIED:
             self._step()

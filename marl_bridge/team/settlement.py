@@ -29,9 +29,11 @@ class Settlement:
     whose action is a fallback; the step is settled when every agent due has an entry."""
 
     def __init__(self, act_codecs: dict[str, SpaceCodec], fallbacks: dict[str, Fallback], shield: Shield,
-                 liveness: Liveness, stats: RunStats, emit: Emit, deadline_s: float) -> None:
+                 liveness: Liveness, stats: RunStats, emit: Emit, deadline_s: float,
+                 lose: Callable[[str, str], None]) -> None:
         self.act_codecs, self.fallbacks, self.shield = act_codecs, fallbacks, shield
         self.liveness, self.stats, self.emit = liveness, stats, emit
+        self.lose = lose  # called with (agent, why) when a miss makes an agent lost
         self.deadline_s = deadline_s
         self.known = frozenset(act_codecs)
         self.pending: dict[str, Any] = {}
@@ -56,24 +58,22 @@ class Settlement:
     def complete(self) -> bool:
         return self.episode is not None and len(self.pending) == len(self.episode.encoded)
 
-    def offer(self, agent: str, msg: Parsed, now: float, answering: bool,
-              lose: Callable[[str, str], None] | None = None) -> None:
+    def offer(self, agent: str, msg: Parsed, now: float, answering: bool) -> None:
         """An action message from `agent`'s topic: decide what it becomes for this step (`answering`: the
         run takes answers to the step now, i.e. it is not held, between steps or finished). An answer to
         the step that comes after its deadline, before the periodic check closed the step, is a deadline
-        miss all the same (`lose` as for `close`): the deadline is the one the config states, not the
-        check's period."""
+        miss all the same: the deadline is the one the config states, not the check's period."""
         codec = self.act_codecs[agent]
         episode = self.episode
-        live = answering and episode is not None and agent in episode.encoded
         ep, step = self.index
-        if (live and msg.step == step and msg.episode == ep and msg.agent == agent and agent not in self.pending
-                and self.overdue(now)):
-            self._miss(agent, now, lose, f"answered {now - self.t0:.4f} s after the observation, after the "
-                                         f"{self.deadline_s} s deadline; fallback ({self.fallbacks[agent].kind}) used")
+        live = answering and episode is not None and agent in episode.encoded
+        # the agent's own first answer to the step in flight
+        answers = live and msg.step == step and msg.episode == ep and msg.agent == agent and agent not in self.pending
+        if answers and self.overdue(now):
+            self._miss(agent, now, f"answered {now - self.t0:.4f} s after the observation, after the "
+                                   f"{self.deadline_s} s deadline; fallback ({self.fallbacks[agent].kind}) used")
             return
-        if (live and msg.step == step and msg.episode == ep and msg.agent == agent
-                and msg.layout == codec.layout and agent not in self.pending):
+        if answers and msg.layout == codec.layout:
             # The common case, an on-time answer to the current step: only the data needs checking.
             try:
                 action = codec.unpack_checked(msg.flat)  # small Boxes are checked without numpy
@@ -139,20 +139,21 @@ class Settlement:
     def overdue(self, now: float) -> bool:
         return now - self.t0 >= self.deadline_s
 
-    def close(self, now: float, lose: Callable[[str, str], None]) -> None:
-        """The deadline: every agent still due gets its fallback and a deadline_miss (`lose` is called
-        first for one whose silence makes it lost)."""
+    def close(self, now: float) -> None:
+        """The deadline: every agent still due gets its fallback and a deadline_miss."""
         assert self.episode is not None
         for agent in self.episode.encoded:
             if agent not in self.pending:
-                self._miss(agent, now, lose, f"no action within {self.deadline_s} s; fallback "
-                                             f"({self.fallbacks[agent].kind}) used")
+                self._miss(agent, now, f"no action within {self.deadline_s} s; fallback "
+                                       f"({self.fallbacks[agent].kind}) used")
 
-    def _miss(self, agent: str, now: float, lose: Callable[[str, str], None] | None, detail: str) -> None:
+    def _miss(self, agent: str, now: float, detail: str) -> None:
+        """A deadline miss: counted, `lose` first for an agent whose misses make it lost, then the event
+        and the fallback; a later answer to the step is late."""
         self.stats.deadline_misses[agent] += 1
         why = self.liveness.missed(agent)
-        if why is not None and lose is not None:
-            lose(agent, why)
+        if why is not None:
+            self.lose(agent, why)
         ep, step = self.index
         self.emit(SafetyEventData("deadline_miss", agent, ep, step, detail, now - self.t0))
         self._fallback(agent)
