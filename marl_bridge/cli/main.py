@@ -233,7 +233,7 @@ def cmd_supervisor(cfg: RunConfig | None, out: Path | None, ros_args: list[str])
                               namespace=cfg.supervisor.team if cfg else None)
         out = out or Path(node.cfg.run.out_dir)
         if node.card_writer is None:
-            node.card_writer = CardWriter(out, node.run_card, node.get_logger())
+            node.card_writer = CardWriter(out, node.run_card, node.get_logger(), keep=node.cfg.run.card_episodes)
         executor = EventsExecutor()
         executor.add_node(node)
         card = node.done.result() if spin_until(executor, node.done, stop) else node.interrupt("signal")

@@ -76,7 +76,8 @@ class SupervisorNode(Node):
         sim_time = bool(self.get_parameter("use_sim_time").value)
         # The run card is written as the run goes (after an episode, at most once a second, and at the end),
         # so a crash or a kill keeps the finished episodes; pictures come only after the run.
-        self.card_writer = CardWriter(out_dir, self.run_card, self.get_logger()) if out_dir is not None else None
+        self.card_writer = (CardWriter(out_dir, self.run_card, self.get_logger(), keep=cfg.run.card_episodes)
+                            if out_dir is not None else None)
         self.auth = TeamAuth.from_config(cfg, self.agents)
         if self.auth is None:
             self.get_logger().warning(f"team {t!r} is not authenticated (no safety.key_file): any node on this ROS "
