@@ -22,6 +22,7 @@ run says so (recorder_lost) and goes on.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import pickle
@@ -38,15 +39,20 @@ from typing import Any
 
 from marl_bridge.codec import Flat
 from marl_bridge.nodes.wire import ActionWriter, ObservationWriter, Parsed, StepResultWriter
+from marl_bridge.recording.run_card import flat_plain, info_json
 
 TAP_BATCH = 256  # messages per hand-over to the writer process
+PIPE_BYTES = 1 << 20  # the pipe to the writer (Linux's limit for a user, /proc/sys/fs/pipe-max-size)
 READY = b"READY\n"  # the writer's first line: the bag is open
 CHECKPOINT = ""  # a batch entry with this topic: put everything so far on disk (after an episode summary)
 # an MCAP Message record's head: opcode, record length, channel id, sequence, log time, publish time
 _MCAP_MESSAGE = struct.Struct("<BQHIQQ")
 _CHUNK_BYTES = 1 << 20
-# a batch entry's data is bytes, or (kind, agent, layout, fields) for the writer process to serialize
+# A batch entry is (topic, time, data): data is bytes, or one message's fields (kind, agent, layout, *fields)
+# for the writer process to serialize; under the topic GROUP, data is many messages of that time, each
+# (topic, kind, agent, layout, *fields).
 OBSERVATION, ACTION, STEP_RESULT = "observation", "action", "step_result"
+GROUP = "*"
 
 
 class BagFile:
@@ -153,6 +159,8 @@ class BagTap:
         spec = json.dumps({"bag": str(bag_dir), "topics": topics})
         self.proc = subprocess.Popen([sys.executable, "-P", "-m", "marl_bridge.recording.tap", spec],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        with contextlib.suppress(OSError, AttributeError):  # room for a second of a fast team (64 KiB: 40 ms)
+            fcntl.fcntl(self.proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # type: ignore[union-attr]
         self.batch: list[tuple[str, int, bytes]] = []
         self.lost = ""  # why the writer stopped taking data, once it did
         self._ready = False
@@ -169,25 +177,34 @@ class BagTap:
                 self._ready = out.readline() == READY or self.proc.poll() is not None
         return self._ready
 
-    def add(self, topic: str, data: bytes | tuple[str, str, int, tuple[Any, ...]]) -> None:
-        """A message as bytes, or as fields for the writer process to serialize (`Packers`)."""
+    def add(self, topic: str, data: bytes | tuple[Any, ...]) -> None:
+        """A message as bytes, or as its fields for the writer process to serialize (`Packers`)."""
         batch = self.batch
         batch.append((topic, self.clock_ns(), data))
         if len(batch) >= TAP_BATCH:
             self.flush()
 
+    def add_group(self, entries: list[tuple[Any, ...]]) -> None:
+        """Many messages of one moment as one entry, each (topic, *fields): a step's observations or its
+        step results. One entry, one time stamp, fewer objects to pickle: the team's side of a recorded
+        step is what decides what recording costs."""
+        batch = self.batch
+        batch.append((GROUP, self.clock_ns(), entries))
+        if len(batch) * 4 >= TAP_BATCH:  # a group: a few messages' worth of pickling
+            self.flush()
+
     # Arrays travel as bytes: pickling an array cost about 0.6 us, its bytes a tenth of that.
-    def add_observation(self, topic: str, agent: str, layout: int, sec: int, nanosec: int, episode: int,
-                        step: int, flat: Flat) -> None:
-        self.add(topic, (OBSERVATION, agent, layout, (sec, nanosec, episode, step, _flat_bytes(flat))))
+    def add_observations(self, sec: int, nanosec: int, episode: int, step: int,
+                         handed: list[tuple[str, str, int, Flat]]) -> None:
+        """The observations of one step handed over in-process, each (topic, agent, layout, flat)."""
+        self.add_group([(topic, OBSERVATION, agent, layout, sec, nanosec, episode, step, flat.f64.tobytes(),
+                         flat.i64.tobytes(), flat.f32.tobytes(), bytes(flat.u8))
+                        for topic, agent, layout, flat in handed])
 
     def add_action(self, topic: str, msg: Parsed) -> None:
-        self.add(topic, (ACTION, msg.agent, msg.layout, (msg.sec, msg.nanosec, msg.episode, msg.step,
-                                                         _flat_bytes(msg.flat), msg.entropy)))
-
-    def add_step_result(self, topic: str, agent: str, fields: tuple[Any, ...]) -> None:
-        """`fields`: StepResultWriter.pack's arguments (the applied action, an array('d'), goes as bytes)."""
-        self.add(topic, (STEP_RESULT, agent, 0, (*fields[:9], fields[9].tobytes(), fields[10])))
+        flat = msg.flat
+        self.add(topic, (ACTION, msg.agent, msg.layout, msg.sec, msg.nanosec, msg.episode, msg.step,
+                         flat.f64.tobytes(), flat.i64.tobytes(), flat.f32.tobytes(), bytes(flat.u8), msg.entropy))
 
     def checkpoint(self) -> None:
         self.batch.append((CHECKPOINT, 0, b""))
@@ -231,6 +248,18 @@ class BagTap:
         return summary
 
 
+def step_result_fields(topic: str, agent: str, sec: int, nanosec: int, episode: int, step: int, reward: float,
+                       episode_return: float, terminated: bool, truncated: bool, fallback: bool, action: array,
+                       info: Any) -> tuple[Any, ...]:
+    """A step result for `BagTap.add_group`: StepResultWriter.pack's fields with the applied action as bytes,
+    and the info as it is where pickling keeps it exactly (a flat dict of plain values: the writer process
+    makes info_json's text of it), else its JSON text already."""
+    if not flat_plain(info):
+        info = info_json(info)
+    return (topic, STEP_RESULT, agent, 0, sec, nanosec, episode, step, reward, episode_return, terminated,
+            truncated, fallback, action.tobytes(), info)
+
+
 class Packers:
     """The writer process's serializers, one per (kind, agent, layout): the bytes the supervisor would have
     made (untagged: what went in-process crossed no link)."""
@@ -238,30 +267,32 @@ class Packers:
     def __init__(self) -> None:
         self.cache: dict[tuple[str, str, int], Any] = {}
 
-    def pack(self, entry: tuple[str, str, int, tuple[Any, ...]]) -> bytes:
-        kind, agent, layout, fields = entry
+    def pack(self, entry: tuple[Any, ...]) -> bytes:
+        """`entry`: (kind, agent, layout, *fields), as BagTap made it."""
+        kind, agent, layout = entry[0], entry[1], entry[2]
         pack = self.cache.get((kind, agent, layout))
         if pack is None:
             pack = self.cache[kind, agent, layout] = {
-                OBSERVATION: lambda: _with_array(ObservationWriter(agent, layout).pack, 4, _flat_of_bytes),
-                ACTION: lambda: _with_array(ActionWriter(agent, layout).pack, 4, _flat_of_bytes),
-                STEP_RESULT: lambda: _with_array(StepResultWriter(agent).pack, 9, lambda b: array("d", b))}[kind]()
-        return pack(*fields)
+                OBSERVATION: lambda: _with_flat(ObservationWriter(agent, layout).pack),
+                ACTION: lambda: _with_flat(ActionWriter(agent, layout).pack),
+                STEP_RESULT: lambda: _step_result(StepResultWriter(agent).pack)}[kind]()
+        return pack(entry)
 
 
-def _flat_bytes(flat: Flat) -> tuple[bytes, bytes, bytes, bytes]:
-    return flat.f64.tobytes(), flat.i64.tobytes(), flat.f32.tobytes(), bytes(flat.u8)
+def _with_flat(pack: Any) -> Any:
+    """An observation's or action's `pack` from (kind, agent, layout, sec, nanosec, episode, step, the flat's
+    four parts as bytes[, entropy])."""
+    def packed(e: tuple[Any, ...]) -> bytes:
+        flat = Flat(array("d", e[7]), array("q", e[8]), array("f", e[9]), e[10])
+        return pack(e[3], e[4], e[5], e[6], flat, *e[11:])
+    return packed
 
 
-def _flat_of_bytes(parts: tuple[bytes, bytes, bytes, bytes]) -> Flat:
-    f64, i64, f32, u8 = parts
-    return Flat(array("d", f64), array("q", i64), array("f", f32), u8)
-
-
-def _with_array(pack: Any, at: int, rebuild: Any) -> Any:
-    """`pack` taking, at position `at`, what travelled through the pipe as bytes (`rebuild` makes it whole)."""
-    def packed(*fields: Any) -> bytes:
-        return pack(*fields[:at], rebuild(fields[at]), *fields[at + 1:])
+def _step_result(pack: Any) -> Any:
+    """A step result's `pack` from `step_result_fields` (without its topic)."""
+    def packed(e: tuple[Any, ...]) -> bytes:
+        info = e[13]
+        return pack(*e[3:12], array("d", e[12]), info if type(info) is str else info_json(info))
     return packed
 
 
@@ -289,6 +320,8 @@ def main() -> int:
                     bag.write_batch(run)
                     run = []
                     bag.checkpoint()
+                elif topic == GROUP:
+                    run += [(e[0], stamp, packers.pack(e[1:])) for e in data]
                 else:
                     run.append((topic, stamp, data if type(data) is bytes else packers.pack(data)))
             bag.write_batch(run)

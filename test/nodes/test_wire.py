@@ -172,3 +172,14 @@ def test_step_results_serialize_as_rclpy_does(f: dict, reward: float, ret: float
     back = deserialize_message(mine, StepResult)
     assert serialize_message(back) == serialize_message(msg)  # the same message, field for field (NaN bits too)
     assert len(mine) == len(serialize_message(msg))
+
+
+@pytest.mark.parametrize("sec, nanosec", [(0, 0), (123, 456_789), (-5, 999_999_999), (2**31 - 1, 1)])
+def test_the_recorded_clock_is_the_message_rclpy_serializes(sec: int, nanosec: int) -> None:
+    from rosgraph_msgs.msg import Clock
+
+    from marl_bridge.nodes.team_out import clock_cdr
+
+    msg = Clock()
+    msg.clock.sec, msg.clock.nanosec = sec, nanosec
+    assert clock_cdr(sec, nanosec) == serialize_message(msg)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from marl_bridge.codec import Flat
 from marl_bridge.nodes.wire import ActionWriter, ObservationWriter, Parsed, StepResultWriter, parse_action
-from marl_bridge.recording.tap import BagFile, BagTap, Packers
+from marl_bridge.recording.run_card import info_json
+from marl_bridge.recording.tap import GROUP, BagFile, BagTap, Packers, step_result_fields
 
 
 class _Collecting(BagTap):
@@ -32,23 +33,35 @@ def _flat() -> Flat:
 
 def test_the_writer_process_makes_the_bytes_the_supervisor_would_have() -> None:
     tap, packers, flat = _Collecting(), Packers(), _flat()
-    tap.add_observation("/t/a/observation", "robot_1", 3, 10, 20, 2, 5, flat)
+    other = Flat(f64=array("d", [0.25]))
+    tap.add_observations(10, 20, 2, 5, [("/t/a/observation", "robot_1", 3, flat),
+                                        ("/t/b/observation", "robot_2", 1, other)])
     action = Parsed(11, 21, "robot_1", 2, 5, 4, flat, 0.5)
     tap.add_action("/t/a/action", action)
-    fields = (12, 22, 2, 5, -0.5, 3.25, False, True, False, array("d", [0.1, 0.2]), '{"k": 1}')
-    tap.add_step_result("/t/a/step_result", "robot_1", fields)
+    info = {"k": 1, "x": float("nan"), "s": "text"}  # plain: travels as the dict, made JSON by the writer
+    odd = {"arr": array("d", [1.0]), 3: None}  # not plain: travels as its JSON text
+    fields = (12, 22, 2, 5, -0.5, 3.25, False, True, False, array("d", [0.1, 0.2]))
+    tap.add_group([step_result_fields("/t/a/step_result", "robot_1", *fields, info),
+                   step_result_fields("/t/b/step_result", "robot_2", *fields, odd)])
     tap.add("/t/a/raw", b"\x00\x01\x00\x00raw")
     tap.flush()
-    got = [data if type(data) is bytes else packers.pack(data)  # type: ignore[arg-type]
-           for _topic, _stamp, data in tap.sent]
-    assert got[0] == ObservationWriter("robot_1", 3).pack(10, 20, 2, 5, flat)
-    assert got[1] == ActionWriter("robot_1", 4).pack(11, 21, 2, 5, flat, 0.5)
-    assert got[2] == StepResultWriter("robot_1").pack(*fields)
-    assert got[3] == b"\x00\x01\x00\x00raw"
-    back = parse_action(got[1])  # and it reads back whole
+    got = []
+    for topic, stamp, data in tap.sent:  # as the writer process unpacks a batch
+        if topic == GROUP:
+            got += [(e[0], stamp, packers.pack(e[1:])) for e in data]  # type: ignore[union-attr]
+        else:
+            got.append((topic, stamp, data if type(data) is bytes else packers.pack(data)))  # type: ignore[arg-type]
+    assert [(t, s) for t, s, _ in got] == [("/t/a/observation", 7), ("/t/b/observation", 7), ("/t/a/action", 7),
+                                           ("/t/a/step_result", 7), ("/t/b/step_result", 7), ("/t/a/raw", 7)]
+    raw = [data for _t, _s, data in got]
+    assert raw[0] == ObservationWriter("robot_1", 3).pack(10, 20, 2, 5, flat)
+    assert raw[1] == ObservationWriter("robot_2", 1).pack(10, 20, 2, 5, other)
+    assert raw[2] == ActionWriter("robot_1", 4).pack(11, 21, 2, 5, flat, 0.5)
+    assert raw[3] == StepResultWriter("robot_1").pack(*fields, info_json(info))
+    assert raw[4] == StepResultWriter("robot_2").pack(*fields, info_json(odd))
+    assert raw[5] == b"\x00\x01\x00\x00raw"
+    back = parse_action(raw[2])  # and it reads back whole
     assert (back.flat, back.entropy, back.counter, back.tag) == (flat, 0.5, 0, b"")
-    assert [(t, s) for t, s, _ in tap.sent] == [("/t/a/observation", 7), ("/t/a/action", 7),
-                                                 ("/t/a/step_result", 7), ("/t/a/raw", 7)]
 
 
 def test_a_batch_writes_the_bag_rosbags_would_write_message_by_message(tmp_path: Path) -> None:
@@ -79,8 +92,8 @@ def test_the_writer_says_when_the_bag_is_open_and_its_summary_still_reads(tmp_pa
     first = BagTap(tmp_path / "a", topics)
     assert select.select([first.proc.stdout], [], [], 60)[0]  # the writer's first line is there
     assert first.ready() and first.ready()  # read once, then remembered
-    first.add_observation(topics[0][0], "robot_0", 3, 1, 2, 0, 0, _flat())
+    first.add_observations(1, 2, 0, 0, [(topics[0][0], "robot_0", 3, _flat())])
     assert first.close()["messages"] == {topics[0][0]: 1}
     second = BagTap(tmp_path / "b", topics)  # closed without anyone asking: READY is still in its output
-    second.add_observation(topics[0][0], "robot_0", 3, 1, 2, 0, 0, _flat())
+    second.add_observations(1, 2, 0, 0, [(topics[0][0], "robot_0", 3, _flat())])
     assert second.close()["messages"] == {topics[0][0]: 1}
