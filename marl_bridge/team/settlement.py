@@ -151,6 +151,7 @@ class Settlement:
         """A deadline miss: counted, `lose` first for an agent whose misses make it lost, then the event
         and the fallback; a later answer to the step is late."""
         self.stats.deadline_misses[agent] += 1
+        self.stats.late_step(self.index, now)
         why = self.liveness.missed(agent)
         if why is not None:
             self.lose(agent, why)

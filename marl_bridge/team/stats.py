@@ -72,6 +72,7 @@ def _quantile(counts: np.ndarray, q: float) -> float:
 
 class RunStats:
     FOLD_AT = 1 << 16  # steps of latencies held whole before they are folded into histograms
+    LATE_TIMES = 100
 
     def __init__(self, agents: list[str], started_at: float) -> None:
         self.started_at = started_at
@@ -84,6 +85,9 @@ class RunStats:
         self.unauthenticated = dict.fromkeys(agents, 0)  # observations an actor dropped (bad tag, replayed)
         self.step_latencies = Latencies()
         self.steps = 0
+        self.late_steps = 0  # steps with at least one deadline miss: a stall makes every agent late at once
+        self.late_times: list[float] = []  # when the first LATE_TIMES of them were found late (the run's clock)
+        self._late_at: Any = None
         self.first_step_done = 0.0  # steady-state rate: from the end of the first step (warm-up excluded)
         self.last_step_done = 0.0
 
@@ -96,6 +100,15 @@ class RunStats:
             self.step_latencies.fold()
             for lat in self.latency.values():
                 lat.fold()
+
+    def late_step(self, index: Any, now: float) -> None:
+        """A deadline miss in step `index` (episode, step) at `now`: the step counts once however many agents
+        missed. The times let a late step be matched with what else happened on the machine then."""
+        if index != self._late_at:
+            self._late_at = index
+            self.late_steps += 1
+            if len(self.late_times) < self.LATE_TIMES:
+                self.late_times.append(now)
 
     def entropy(self) -> dict[str, float | None]:
         """Mean nats per step, where the policy reports it."""
@@ -111,4 +124,8 @@ class RunStats:
         steady = self.last_step_done - self.first_step_done
         return {"steps": steps, "wall_s": elapsed, "steps_per_s": steps / elapsed,
                 "steady_steps_per_s": (self.steps - 1) / steady if steady > 0 else 0.0,
-                "step_latency_p50_ms": lat["p50"], "step_latency_p99_ms": lat["p99"]}
+                "step_latency_p50_ms": lat["p50"], "step_latency_p99_ms": lat["p99"],
+                "steps_with_deadline_misses": self.late_steps,
+                # the first 100 late steps: time.monotonic() when each was found late (CLOCK_MONOTONIC: the
+                # same clock in every process of the machine, to match with other logs of the run)
+                "late_steps_monotonic_s": list(self.late_times)}

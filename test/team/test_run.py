@@ -81,6 +81,13 @@ def test_deadline_is_exact_and_fills_only_the_missing() -> None:
     assert {r.agent: r.fallback for r in results} == {"robot_0": False, "robot_1": True}
     np.testing.assert_array_equal(actions["robot_1"], np.zeros(2, np.float32))
     assert run.stats.deadline_misses == {"robot_0": 0, "robot_1": 1}
+    assert run.stats.late_steps == 1
+    clock.advance(DEADLINE)  # the next step: both late, one more late step
+    run.poll()
+    assert run.stats.deadline_misses == {"robot_0": 1, "robot_1": 2} and run.stats.late_steps == 2
+    timing = run.stats.timing(2, run.clock())  # the card's
+    assert timing["steps_with_deadline_misses"] == 2
+    assert timing["late_steps_monotonic_s"] == [run.stats.started_at + DEADLINE, run.stats.started_at + 2 * DEADLINE]
 
 
 def test_an_answer_after_the_deadline_before_the_check_is_a_miss_all_the_same() -> None:
