@@ -4,7 +4,10 @@ Cells (issue 16, item 4): 16 robots at 100 Hz and 32 robots at 50 Hz in `single`
 actor in one process), each for --steps joint steps (default 10,000; captures off, one episode). An
 action counts when it arrives within the step deadline (--deadline-ms, default 5 ms after its
 observation); later ones are deadline misses (the fallback stands in). Target: 0 misses and p99
-observation-to-action below 5 ms in both cells.
+observation-to-action below 5 ms in both cells. Beside these cells runs bench/pauses.py's probe: how
+often every core of the machine stood still at once (a VM's host not running it) for more than half
+the deadline; a stall of the whole machine makes every agent of that step late together ("late" counts
+such steps).
 
 Then the multiprocess sweep: one process per actor (as on real robots, where each has its own
 computer), N = 2, 4, 8, 16 at 100 Hz for --sweep-steps steps each, on this machine's cores: how misses
@@ -28,6 +31,7 @@ os.environ.setdefault("ROS_DOMAIN_ID", str(111 + os.getpid() % 60))  # a domain 
 os.environ.setdefault("RCUTILS_LOGGING_MIN_SEVERITY", "WARN")
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself (the benches run with python -P)
 import bench_results
+from pauses import Probe, during_pauses
 
 from marl_bridge.cli.team import run_team
 from marl_bridge.config import RunConfig, load, with_overrides
@@ -46,10 +50,13 @@ def config(n: int, rate_hz: float, steps: int, topology: str, deadline_s: float)
     return dataclasses.replace(cfg, env=dataclasses.replace(cfg.env, kwargs=kwargs), supervisor=sup)
 
 
-def cell(n: int, rate_hz: float, steps: int, topology: str, deadline_s: float) -> dict[str, Any]:
+def cell(n: int, rate_hz: float, steps: int, topology: str, deadline_s: float, probe: bool = False) -> dict[str, Any]:
+    """One run; with `probe`, bench/pauses.py's probe runs beside it: how often the machine itself stood still."""
     cfg = config(n, rate_hz, steps, topology, deadline_s)
+    pauses = Probe(late_ms=deadline_s * 1e3 / 2).start() if probe else None
     with tempfile.TemporaryDirectory(prefix="marl_bench_rt_") as out:
         card = run_team(cfg, Path(out))
+    machine = pauses.stop() if pauses is not None else None
     latency = [v for v in card["action_latency_ms"].values() if v]
     agent_steps = card["totals"]["agent_steps"]
     misses = sum(card["deadline_misses"].values())
@@ -61,13 +68,25 @@ def cell(n: int, rate_hz: float, steps: int, topology: str, deadline_s: float) -
             "p50_ms": max(v["p50"] for v in latency) if latency else None,
             "p99_ms": max(v["p99"] for v in latency) if latency else None,
             "max_ms": max(v["max"] for v in latency) if latency else None,
-            "fallback_steps": card["totals"]["fallback_steps"], "interventions": card["interventions"]}
+            "fallback_steps": card["totals"]["fallback_steps"], "interventions": card["interventions"],
+            "late_steps": t["steps_with_deadline_misses"], "machine": machine,
+            "late_steps_during_machine_pauses": (during_pauses(t["late_steps_monotonic_s"],
+                                                               machine["machine_pause_intervals"], deadline_s)
+                                                 if machine else None),
+            "late_steps_during_core_pauses": (during_pauses(t["late_steps_monotonic_s"],
+                                                            machine.pop("core_pause_intervals"), deadline_s)
+                                              if machine else None)}  # the intervals: thousands, not kept
 
 
 def _line(row: dict[str, Any]) -> str:
     share = f"{row['miss_share']:.2%}" if row["miss_share"] is not None else "-"
+    machine = row["machine"]
+    pauses = (f"{machine['machine_pauses']:>4} ({machine['longest_machine_pause_ms']:.1f} ms); late steps in one: "
+              f"{row['late_steps_during_machine_pauses']}, in a core's: {row['late_steps_during_core_pauses']}"
+              if machine else "-")
     return (f"{row['topology']:>12} {row['n']:>3} {row['rate_hz']:>5.0f} {row['steps']:>6} {row['agent_steps']:>8} "
-            f"{row['deadline_misses']:>6} {share:>7} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['max_ms']:>7.2f}")
+            f"{row['deadline_misses']:>6} {share:>7} {row['late_steps']:>5} {row['p50_ms']:>7.2f} "
+            f"{row['p99_ms']:>7.2f} {row['max_ms']:>7.2f}  {pauses}")
 
 
 def main() -> int:
@@ -84,15 +103,17 @@ def main() -> int:
     def deadline(rate_hz: float) -> float:
         return args.deadline_ms / 1e3 if args.deadline_ms else 1.0 / rate_hz
     header = (f"{'topology':>12} {'N':>3} {'Hz':>5} {'steps':>6} {'ag-steps':>8} {'misses':>6} {'share':>7} "
-              f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}")
+              f"{'late':>5} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}  machine paused")
     said = f"{args.deadline_ms} ms" if args.deadline_ms else "the control period"
     print(f"MuJoCo pursuit, shield on, realtime; deadline {said} after the observation; "
-          f"latency = observation to action arrival, the worst agent's")
+          f"latency = observation to action arrival, the worst agent's; late = steps with a miss;\n"
+          f"machine paused = moments every core stood still longer than half the deadline (bench/pauses.py "
+          f"beside the single cells), the longest")
     print(header)
     print("-" * len(header))
     single = []
     for n, rate in ((16, 100.0), (32, 50.0)):
-        row = cell(n, rate, args.steps, "single", deadline(rate))
+        row = cell(n, rate, args.steps, "single", deadline(rate), probe=True)
         single.append(row)
         print(_line(row), flush=True)
     multi = []

@@ -58,8 +58,12 @@ REALTIME: list[Column] = [
     ("Hz", R, lambda r: f"{r['rate_hz']:.0f}"), ("deadline ms", R, lambda r: f"{r['deadline_ms']:.0f}"),
     ("joint steps", R, lambda r: f"{r['steps']:,}"), ("agent-steps", R, lambda r: f"{r['agent_steps']:,}"),
     ("deadline misses", R, lambda r: f"{r['deadline_misses']:,}"), ("share", R, lambda r: f"{r['miss_share']:.2%}"),
+    ("late steps", R, lambda r: f"{r['late_steps']:,}" if "late_steps" in r else "-"),
     ("p50 ms", R, lambda r: f"{r['p50_ms']:.2f}"), ("p99 ms", R, lambda r: f"{r['p99_ms']:.2f}"),
-    ("max ms", R, lambda r: f"{r['max_ms']:.2f}")]
+    ("max ms", R, lambda r: f"{r['max_ms']:.2f}"),
+    ("machine paused (longest ms)", R, lambda r: (f"{r['machine']['machine_pauses']} "
+                                                  f"({r['machine']['longest_machine_pause_ms']:.1f})"
+                                                  if r.get("machine") else "-"))]
 
 
 def lockstep(doc: dict[str, Any]) -> list[str]:
