@@ -87,6 +87,9 @@ CAPACITY = 1 << 21  # step stamps per team (far more than a measurement takes)
 
 
 def env_config(kind: str, n: int, max_cycles: int = LONG) -> EnvConfig:
+    if kind == "episodes":  # bench/recording.py: 60-step episodes, so summaries and checkpoints are in it too
+        return EnvConfig(entry_point="marl_bridge.envs.point_team:parallel_env", reward_definition="point_team",
+                         kwargs={"n_agents": n, "max_cycles": 60, "goal_radius": 0.0})
     if kind == "trivial":
         return EnvConfig(entry_point="marl_bridge.envs.point_team:parallel_env", reward_definition="point_team",
                          kwargs={"n_agents": n, "max_cycles": max_cycles, "obs_size": 64, "goal_radius": 0.0})
@@ -281,9 +284,9 @@ def run_hand(env_cfg: EnvConfig, topology: str, stamps: Stamps, raw: bool) -> No
 
 
 # -- the bridge --------------------------------------------------------------------------------------
-def run_bridge(env_cfg: EnvConfig, topology: str, stamps: Stamps, out: Path) -> None:
+def run_bridge(env_cfg: EnvConfig, topology: str, stamps: Stamps, out: Path, record: bool = False) -> None:
     """`marl_bridge` as a user runs it; the only addition is the step stamp, taken where the hand-written
-    lockstep takes it (every action in, before env.step)."""
+    lockstep takes it (every action in, before env.step). `record`: `run --record` into out/bag."""
     step = TeamRun._step
 
     def stamped(self: TeamRun) -> None:
@@ -291,9 +294,9 @@ def run_bridge(env_cfg: EnvConfig, topology: str, stamps: Stamps, out: Path) -> 
         step(self)
 
     TeamRun._step = stamped  # type: ignore[method-assign]
-    card = run_team(run_config(env_cfg, topology), out)
-    (out / "card.json").write_text(json.dumps({"status": card["status"],
-                                                "deadline_misses": card["deadline_misses"]}))
+    card = run_team(run_config(env_cfg, topology), out, record=out / "bag" if record else None)
+    (out / "card.json").write_text(json.dumps({"status": card["status"], "deadline_misses": card["deadline_misses"],
+                                                "totals": card["totals"], "recording": card.get("recording")}))
 
 
 def team_child(which: str, kind: str, n: int, topology: str, stamp_path: Path) -> None:
@@ -301,7 +304,7 @@ def team_child(which: str, kind: str, n: int, topology: str, stamp_path: Path) -
     if which in ("hand", "hand_raw") or (which == "bridge" and os.environ.get(AA_ENV)):
         run_hand(env_config(kind, n), topology, stamps, raw=which == "hand_raw")
     else:
-        run_bridge(env_config(kind, n), topology, stamps, stamp_path.parent)
+        run_bridge(env_config(kind, n), topology, stamps, stamp_path.parent, record=which == "recorded")
 
 
 # -- the interleaved measurement ---------------------------------------------------------------------
@@ -388,7 +391,7 @@ def stop_when_ready(teams: list[Team], timeout_s: float) -> None:
                 raise team.failure(f"exited with {team.proc.returncode} before its first step")
 
 
-def choose_slice(team: Team, budget_s: float) -> tuple[float, int]:
+def choose_slice(team: Team, budget_s: float, teams: int = len(TEAMS)) -> tuple[float, int]:
     """Slice length for about 30 step cycles (0.05-0.5 s; shorter slices follow the drift better) and
     the rounds that fit in `budget_s` (at least 12), from a 0.2 s trial of the hand-written team."""
     team.run_slice(0.2)
@@ -396,7 +399,7 @@ def choose_slice(team: Team, budget_s: float) -> tuple[float, int]:
     team.windows.pop()
     cycle = float(np.mean(trial)) if len(trial) else 0.2
     slice_s = float(np.clip(30 * cycle, 0.05, 0.5))
-    return slice_s, max(12, int(budget_s / (len(TEAMS) * slice_s)))
+    return slice_s, max(12, int(budget_s / (teams * slice_s)))
 
 
 def bootstrap_median(ratios: np.ndarray, seed: int = 0) -> tuple[float, float]:
@@ -406,39 +409,44 @@ def bootstrap_median(ratios: np.ndarray, seed: int = 0) -> tuple[float, float]:
     return float(np.percentile(medians, 2.5)), float(np.percentile(medians, 97.5))
 
 
-def measure(kind: str, n: int, topology: str, budget_s: float, base_domain: int) -> dict[str, Any]:
+def measure(kind: str, n: int, topology: str, budget_s: float, base_domain: int,
+            names: tuple[str, ...] = TEAMS) -> dict[str, Any]:
+    """`names`: the references first, the team measured against them last (its card is read); the first
+    sets the slice length. Ratios: `<last>_over_<reference>`, the last team's rate over the reference's."""
     work = Path("/tmp") / f"marl_bench_{os.getpid()}" / f"{kind}_{n}_{topology}"
-    teams = {w: Team(w, kind, n, topology, base_domain + i, work / w) for i, w in enumerate(TEAMS)}
+    teams = {w: Team(w, kind, n, topology, base_domain + i, work / w) for i, w in enumerate(names)}
+    subject = names[-1]
     card = None
     try:
         stop_when_ready(list(teams.values()), timeout_s=600)
-        slice_s, rounds = choose_slice(teams["hand"], budget_s)
+        slice_s, rounds = choose_slice(teams[names[0]], budget_s, len(names))
         for r in range(rounds):  # ABC CBA: a drift within a round hits every team alike
-            for which in (TEAMS if r % 2 == 0 else TEAMS[::-1]):
+            for which in (names if r % 2 == 0 else names[::-1]):
                 teams[which].run_slice(slice_s)
         cycles = {w: t.slices() for w, t in teams.items()}
     finally:
         for which, team in teams.items():
             result = team.stop()
-            card = result if which == "bridge" else card
+            card = result if which == subject else card
         shutil.rmtree(work, ignore_errors=True)
     row: dict[str, Any] = {"slice_s": slice_s, "rounds": rounds}
-    for ref in TEAMS[:-1]:
-        ratios = np.array([np.mean(mine) / np.mean(bridge)  # = bridge rate / reference rate in this round
-                           for mine, bridge in zip(cycles[ref], cycles["bridge"], strict=True)
-                           if len(mine) >= 3 and len(bridge) >= 3])  # a slice too short for a rate says nothing
+    for ref in names[:-1]:
+        ratios = np.array([np.mean(mine) / np.mean(theirs)  # = the subject's rate / the reference's, this round
+                           for mine, theirs in zip(cycles[ref], cycles[subject], strict=True)
+                           if len(mine) >= 3 and len(theirs) >= 3])  # a slice too short for a rate says nothing
         if ratios.size < 3:
             raise RuntimeError(f"{kind} N={n} {topology}: too few usable slices of {slice_s:.2f} s")
-        row[f"bridge_over_{ref}"] = float(np.median(ratios))
-        row[f"bridge_over_{ref}_ci95"] = bootstrap_median(ratios)
+        row[f"{subject}_over_{ref}"] = float(np.median(ratios))
+        row[f"{subject}_over_{ref}_ci95"] = bootstrap_median(ratios)
         row[f"ratios_{ref}"] = ratios.round(4).tolist()
-    for which in TEAMS:
+    for which in names:
         ms = np.concatenate(cycles[which]) * 1e3
         row[which] = {"steps_per_s": float(1e3 / np.mean(ms)), "p50_ms": float(np.percentile(ms, 50)),
                       "p99_ms": float(np.percentile(ms, 99)), "steps": int(ms.size)}
     if card is not None:
-        row["bridge"]["status"] = card["status"]
-        row["bridge"]["deadline_misses"] = sum(card["deadline_misses"].values())
+        row[subject]["status"] = card["status"]
+        row[subject]["deadline_misses"] = sum(card["deadline_misses"].values())
+        row[subject]["card"] = card
     return row
 
 
