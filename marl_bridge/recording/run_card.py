@@ -58,15 +58,20 @@ def info_json(info: Any) -> str:
     return json.dumps(_jsonable(info), default=str, sort_keys=True)
 
 
-def card_text(card: dict[str, Any], episode_lines: Mapping[int, str] | None = None) -> str:
+def episode_key(record: dict[str, Any]) -> tuple[Any, ...]:
+    """What tells an episode record's JSON line from another's: its number, seed and length."""
+    return record.get("episode"), record.get("seed"), record.get("steps")
+
+
+def card_text(card: dict[str, Any], episode_lines: Mapping[tuple[Any, ...], str] | None = None) -> str:
     """A card as JSON text, cheap enough to write while the team runs: one top-level entry per line, inside
     it one line per key (a dict) or per item (a list of dicts), each value compact. Why: json's indenting
     encoder is Python; it took 70 ms for a card of 1,000 episodes, on the team's thread, every second (a
     stall no deadline survives); the C encoder does every value here. An episode record already encoded
-    for episodes.jsonl is reused (`episode_lines`: episode number -> its line)."""
-    def item(value: Any, lines: Mapping[int, str] | None = None) -> str:
+    for episodes.jsonl is reused (`episode_lines`: `episode_key` -> its line)."""
+    def item(value: Any, lines: Mapping[tuple[Any, ...], str] | None = None) -> str:
         if lines and type(value) is dict:
-            line = lines.get(value.get("episode"))  # type: ignore[arg-type]
+            line = lines.get(episode_key(value))
             if line is not None:
                 return line
         try:  # plain values (most of a card) straight to the C encoder; the walk for numpy, NaN, objects
@@ -87,7 +92,7 @@ def card_text(card: dict[str, Any], episode_lines: Mapping[int, str] | None = No
 
 
 def write_run_card(card: dict[str, Any], out_dir: str | Path, name: str = "run_card.json",
-                   episode_lines: Mapping[int, str] | None = None) -> Path:
+                   episode_lines: Mapping[tuple[Any, ...], str] | None = None) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / name
@@ -124,7 +129,7 @@ class CardWriter:
         self.path: Path | None = None
         self._episodes: Any = None  # episodes.jsonl, opened (truncated) at the first episode's end
         self.episodes_failed = ""
-        self.lines: dict[int, str] = {}  # episode number -> its JSON line, the last `keep`
+        self.lines: dict[tuple[Any, ...], str] = {}  # episode_key -> its JSON line, the last `keep`
         self.keep, self.duty = keep, duty
         self.interval_s = min_interval_s  # grows with what a write costs
 
@@ -145,7 +150,7 @@ class CardWriter:
         line = json.dumps(_jsonable(record), default=str)
         lines = self.lines
         if isinstance(record.get("episode"), int):
-            lines[record["episode"]] = line
+            lines[episode_key(record)] = line
             while len(lines) > self.keep:
                 del lines[next(iter(lines))]
         if self.episodes_failed:

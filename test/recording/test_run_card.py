@@ -78,7 +78,8 @@ def test_the_card_text_reads_back_as_the_card_with_each_episode_line_written_onc
             "per_agent": {"a": {"return_mean": np.float64(0.25)}, "b": {}}, "empty": {}, "none": None,
             "episodes": [{"episode": 1, "seed": 5}, {"episode": 2, "seed": 6}],
             "estops": [{"episode": 1, "why": "operator"}], "spaces": {"a": (1, 2)}, "odd": {3: object()}}
-    lines = {1: json.dumps({"episode": 1, "seed": 5, "from": "episodes.jsonl"})}
+    lines = {(1, 5, None): json.dumps({"episode": 1, "seed": 5, "from": "episodes.jsonl"}),
+             (2, 99, None): json.dumps({"episode": 2, "seed": 99})}  # another run's episode 2: not this one
     text = card_text(card, lines)
     expected = json.loads(json.dumps(_jsonable({"schema_version": SCHEMA_VERSION, **card}), default=str))
     expected["episodes"][0]["from"] = "episodes.jsonl"  # the line, not the record encoded again
