@@ -161,7 +161,8 @@ class BagTap:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         with contextlib.suppress(OSError, AttributeError):  # room for a second of a fast team (64 KiB: 40 ms)
             fcntl.fcntl(self.proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)  # type: ignore[union-attr]
-        self.batch: list[tuple[str, int, bytes]] = []
+        self.batch: list[tuple[str, int, Any]] = []
+        self.messages = 0  # in the batch (a group entry holds many)
         self.lost = ""  # why the writer stopped taking data, once it did
         self._ready = False
 
@@ -179,18 +180,18 @@ class BagTap:
 
     def add(self, topic: str, data: bytes | tuple[Any, ...]) -> None:
         """A message as bytes, or as its fields for the writer process to serialize (`Packers`)."""
-        batch = self.batch
-        batch.append((topic, self.clock_ns(), data))
-        if len(batch) >= TAP_BATCH:
+        self.batch.append((topic, self.clock_ns(), data))
+        self.messages += 1
+        if self.messages >= TAP_BATCH:
             self.flush()
 
     def add_group(self, entries: list[tuple[Any, ...]]) -> None:
         """Many messages of one moment as one entry, each (topic, *fields): a step's observations or its
         step results. One entry, one time stamp, fewer objects to pickle: the team's side of a recorded
         step is what decides what recording costs."""
-        batch = self.batch
-        batch.append((GROUP, self.clock_ns(), entries))
-        if len(batch) * 4 >= TAP_BATCH:  # a group: a few messages' worth of pickling
+        self.batch.append((GROUP, self.clock_ns(), entries))
+        self.messages += len(entries)
+        if self.messages >= TAP_BATCH:
             self.flush()
 
     # Arrays travel as bytes: pickling an array cost about 0.6 us, its bytes a tenth of that.
@@ -213,7 +214,7 @@ class BagTap:
     def flush(self) -> bool:
         """Hand the collected messages over (waits while the pipe is full: nothing is dropped). False once
         the writer is gone (then `lost` says why; later messages are not recorded)."""
-        batch, self.batch = self.batch, []
+        batch, self.batch, self.messages = self.batch, [], 0
         if not batch or self.lost:
             return not self.lost
         stdin = self.proc.stdin

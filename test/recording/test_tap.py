@@ -18,12 +18,14 @@ class _Collecting(BagTap):
     """A BagTap without a writer process: batches are pickled as the pipe would carry them."""
 
     def __init__(self) -> None:
-        self.batch, self.lost, self.clock_ns = [], "", lambda: 7
+        self.batch, self.lost, self.clock_ns, self.messages = [], "", lambda: 7, 0
         self.sent: list[tuple[str, int, object]] = []
+        self.flushed: list[int] = []  # messages per hand-over
 
     def flush(self) -> bool:
         self.sent += pickle.loads(pickle.dumps(self.batch, protocol=pickle.HIGHEST_PROTOCOL))
-        self.batch = []
+        self.flushed.append(self.messages)
+        self.batch, self.messages = [], 0
         return True
 
 
@@ -62,6 +64,21 @@ def test_the_writer_process_makes_the_bytes_the_supervisor_would_have() -> None:
     assert raw[5] == b"\x00\x01\x00\x00raw"
     back = parse_action(raw[2])  # and it reads back whole
     assert (back.flat, back.entropy, back.counter, back.tag) == (flat, 0.5, 0, b"")
+
+
+def test_a_batch_goes_to_the_writer_every_tap_batch_messages_a_group_counted_by_its_messages() -> None:
+    from marl_bridge.recording.tap import TAP_BATCH
+
+    tap, flat = _Collecting(), _flat()
+    group = [("/t/a/observation", "robot_1", 3, flat)] * 4
+    steps = 0
+    while not tap.flushed:  # a step: a group of four observations, four raw messages
+        tap.add_observations(1, 2, 0, steps, group)
+        for _ in range(4):
+            tap.add("/t/a/raw", b"\x00\x01\x00\x00")
+        steps += 1
+    assert tap.flushed == [TAP_BATCH] and steps == TAP_BATCH // 8
+    assert len(tap.sent) == 5 * steps  # entries: one per group, one per raw message
 
 
 def test_a_batch_writes_the_bag_rosbags_would_write_message_by_message(tmp_path: Path) -> None:
