@@ -28,7 +28,7 @@ from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, STREAM_OUT_QOS
 from marl_bridge.nodes.wire import ObservationWriter, Parsed, StepResultWriter
 from marl_bridge.nodes.world_view import WorldView
 from marl_bridge.recording.run_card import info_json
-from marl_bridge.recording.tap import BagTap, step_result_fields
+from marl_bridge.recording.tap import BagTap, observation_fields, step_result_fields
 from marl_bridge.safety.events import SafetyEventData
 from marl_bridge.trust.tags import Signer
 
@@ -87,9 +87,12 @@ class TeamPublishers:
         self.header = String(data=json.dumps(header, sort_keys=True)) if header is not None else None
         self.publish_header()
         signers = signers or {}
+        # per agent, what the step loop needs without a lookup per field
         self._obs_out = {a: (ObservationWriter(a, team.obs_codecs[a].layout, signers.get(a)).pack,
-                             self.obs_pubs[a], team.obs_codecs[a].layout) for a in agents}
-        self._result_out = {a: StepResultWriter(a).pack for a in agents}  # serialized as bytes (nodes/wire.py)
+                             self.obs_pubs[a], team.obs_codecs[a].layout, self._topics[a, "observation"])
+                         for a in agents}
+        self._result_out = {a: (StepResultWriter(a).pack, self.result_pubs[a], self.result_readers[a],
+                                self._topics[a, "step_result"]) for a in agents}  # serialized as bytes (wire.py)
         self._clock_msg = ClockMsg()
         self.handed_over = self.sent_over_dds = 0  # observations, by the way they went (the card's transport)
         self.view: WorldView | None = None  # the simulated robots as ROS sees robots (set by the supervisor)
@@ -134,49 +137,49 @@ class TeamPublishers:
     def observations(self, episode: int, step: int, encoded: dict[str, array]) -> None:
         sec, nanosec = self._stamp()
         out, tap = self._obs_out, self.tap
-        handed: list[tuple[str, str, int, Any]] = []  # for the recording: serialized by the bag writer's process
+        handed: list[tuple[Any, ...]] = []  # for the recording: serialized by the bag writer's process
         for agent, data in encoded.items():  # hot loop: locals, no lookups per field
-            pack, pub, layout = out[agent]
+            pack, pub, layout, topic = out[agent]
             if pub.in_process:  # the actor is in this process and the only reader: no bytes unless recorded
                 pub.hand_over(Parsed(sec, nanosec, agent, episode, step, layout, data))
                 self.handed_over += 1
                 if tap is not None:
-                    handed.append((self._topics[agent, "observation"], agent, layout, data))
+                    handed.append(observation_fields(topic, agent, layout, sec, nanosec, episode, step, data))
                 continue
             raw = pack(sec, nanosec, episode, step, data)
             pub.publish(raw)
             self.sent_over_dds += 1
             if tap is not None:
-                tap.add(self._topics[agent, "observation"], raw)
+                tap.add(topic, raw)
         if handed:
-            tap.add_observations(sec, nanosec, episode, step, handed)  # type: ignore[union-attr]
+            tap.add_group(handed)  # type: ignore[union-attr]
 
     def results(self, episode: int, step: int, results: list[AgentResult], actions: dict[str, Any]) -> None:
         stamp = None
-        tap, readers, topics = self.tap, self.result_readers, self._topics
+        tap, out = self.tap, self._result_out
         unread: list[tuple[Any, ...]] = []  # for the recording: serialized by the bag writer's process
         for r in results:
-            read = readers[r.agent].n
+            pack, pub, readers, topic = out[r.agent]
+            read = readers.n
             if not read and tap is None:
                 continue  # nobody listens (yet): skip the serialization; the run card keeps the totals
             stamp = stamp or self._stamp()
             action = self.act_codecs[r.agent].pack_f64(actions[r.agent]) if r.acted else _NO_ACTION
             if read:
-                raw = self._result_out[r.agent](*stamp, episode, step, r.reward, r.episode_return, r.terminated,
-                                                r.truncated, r.fallback, action, info_json(r.info))
-                self.result_pubs[r.agent].publish(raw)
+                raw = pack(*stamp, episode, step, r.reward, r.episode_return, r.terminated, r.truncated, r.fallback,
+                           action, info_json(r.info))
+                pub.publish(raw)
                 if tap is not None:
-                    tap.add(topics[r.agent, "step_result"], raw)
+                    tap.add(topic, raw)
             else:
-                unread.append(step_result_fields(topics[r.agent, "step_result"], r.agent, *stamp, episode, step,
-                                                 r.reward, r.episode_return, r.terminated, r.truncated,
-                                                 r.fallback, action, r.info))
+                unread.append(step_result_fields(topic, r.agent, *stamp, episode, step, r.reward, r.episode_return,
+                                                 r.terminated, r.truncated, r.fallback, action, r.info))
             if r.final is not None:
                 pack, publish = self._final_out[r.agent]
                 final = pack(*stamp, episode, step + 1, r.final)
                 publish(final)
                 if tap is not None:
-                    tap.add(topics[r.agent, "final_observation"], final)
+                    tap.add(self._topics[r.agent, "final_observation"], final)
         if unread:
             tap.add_group(unread)  # type: ignore[union-attr]
 

@@ -172,17 +172,17 @@ class CardWriter:
                 self._episodes.close()
 
     def write(self, card: dict[str, Any]) -> bool:
+        written = False
         try:
             self.path = write_run_card(card, self.out_dir, episode_lines=self.lines)
+            written = True
         except OSError as exc:
-            self.last = self.clock()
             if not self.failed:
                 self.logger.error(f"cannot write the run card to {self.out_dir}: {exc}; the last card written "
                                   f"({self.path or 'none yet'}) stays as it was")
             self.failed = str(exc)
-            return False
-        self.last = self.clock()
-        return True
+        self.last = self.clock()  # when the write ended: the next waits from here
+        return written
 
 
 def card_episodes(card: dict[str, Any], card_dir: Path) -> list[dict[str, Any]]:

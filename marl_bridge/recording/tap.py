@@ -195,13 +195,6 @@ class BagTap:
             self.flush()
 
     # Arrays travel as bytes: pickling an array cost about 0.6 us, its bytes a tenth of that.
-    def add_observations(self, sec: int, nanosec: int, episode: int, step: int,
-                         handed: list[tuple[str, str, int, Flat]]) -> None:
-        """The observations of one step handed over in-process, each (topic, agent, layout, flat)."""
-        self.add_group([(topic, OBSERVATION, agent, layout, sec, nanosec, episode, step, flat.f64.tobytes(),
-                         flat.i64.tobytes(), flat.f32.tobytes(), bytes(flat.u8))
-                        for topic, agent, layout, flat in handed])
-
     def add_action(self, topic: str, msg: Parsed) -> None:
         flat = msg.flat
         self.add(topic, (ACTION, msg.agent, msg.layout, msg.sec, msg.nanosec, msg.episode, msg.step,
@@ -247,6 +240,13 @@ class BagTap:
         if self.lost:
             summary["lost"] = self.lost
         return summary
+
+
+def observation_fields(topic: str, agent: str, layout: int, sec: int, nanosec: int, episode: int, step: int,
+                       flat: Flat) -> tuple[Any, ...]:
+    """An observation for `BagTap.add_group`: ObservationWriter.pack's fields, the flat's parts as bytes."""
+    return (topic, OBSERVATION, agent, layout, sec, nanosec, episode, step, flat.f64.tobytes(), flat.i64.tobytes(),
+            flat.f32.tobytes(), bytes(flat.u8))
 
 
 def step_result_fields(topic: str, agent: str, sec: int, nanosec: int, episode: int, step: int, reward: float,

@@ -151,7 +151,8 @@ class Settlement:
         """A deadline miss: counted, `lose` first for an agent whose misses make it lost, then the event
         and the fallback; a later answer to the step is late."""
         self.stats.deadline_misses[agent] += 1
-        self.stats.late_step(self.index, now)
+        if not self.missed:  # the step's first miss: one late step however many agents miss it
+            self.stats.late_step(now)
         why = self.liveness.missed(agent)
         if why is not None:
             self.lose(agent, why)

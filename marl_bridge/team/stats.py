@@ -87,7 +87,6 @@ class RunStats:
         self.steps = 0
         self.late_steps = 0  # steps with at least one deadline miss: a stall makes every agent late at once
         self.late_times: list[float] = []  # when the first LATE_TIMES of them were found late (the run's clock)
-        self._late_at: Any = None
         self.first_step_done = 0.0  # steady-state rate: from the end of the first step (warm-up excluded)
         self.last_step_done = 0.0
 
@@ -101,14 +100,12 @@ class RunStats:
             for lat in self.latency.values():
                 lat.fold()
 
-    def late_step(self, index: Any, now: float) -> None:
-        """A deadline miss in step `index` (episode, step) at `now`: the step counts once however many agents
-        missed. The times let a late step be matched with what else happened on the machine then."""
-        if index != self._late_at:
-            self._late_at = index
-            self.late_steps += 1
-            if len(self.late_times) < self.LATE_TIMES:
-                self.late_times.append(now)
+    def late_step(self, now: float) -> None:
+        """A step with a deadline miss, found at `now` (the settlement calls this once per step). The times
+        let a late step be matched with what else happened on the machine then."""
+        self.late_steps += 1
+        if len(self.late_times) < self.LATE_TIMES:
+            self.late_times.append(now)
 
     def entropy(self) -> dict[str, float | None]:
         """Mean nats per step, where the policy reports it."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from marl_bridge.codec import Flat
 from marl_bridge.nodes.wire import ActionWriter, ObservationWriter, Parsed, StepResultWriter, parse_action
 from marl_bridge.recording.run_card import info_json
-from marl_bridge.recording.tap import GROUP, BagFile, BagTap, Packers, step_result_fields
+from marl_bridge.recording.tap import GROUP, BagFile, BagTap, Packers, observation_fields, step_result_fields
 
 
 class _Collecting(BagTap):
@@ -36,8 +36,8 @@ def _flat() -> Flat:
 def test_the_writer_process_makes_the_bytes_the_supervisor_would_have() -> None:
     tap, packers, flat = _Collecting(), Packers(), _flat()
     other = Flat(f64=array("d", [0.25]))
-    tap.add_observations(10, 20, 2, 5, [("/t/a/observation", "robot_1", 3, flat),
-                                        ("/t/b/observation", "robot_2", 1, other)])
+    tap.add_group([observation_fields("/t/a/observation", "robot_1", 3, 10, 20, 2, 5, flat),
+                   observation_fields("/t/b/observation", "robot_2", 1, 10, 20, 2, 5, other)])
     action = Parsed(11, 21, "robot_1", 2, 5, 4, flat, 0.5)
     tap.add_action("/t/a/action", action)
     info = {"k": 1, "x": float("nan"), "s": "text"}  # plain: travels as the dict, made JSON by the writer
@@ -70,10 +70,10 @@ def test_a_batch_goes_to_the_writer_every_tap_batch_messages_a_group_counted_by_
     from marl_bridge.recording.tap import TAP_BATCH
 
     tap, flat = _Collecting(), _flat()
-    group = [("/t/a/observation", "robot_1", 3, flat)] * 4
+    group = [observation_fields("/t/a/observation", "robot_1", 3, 1, 2, 0, 0, flat)] * 4
     steps = 0
     while not tap.flushed:  # a step: a group of four observations, four raw messages
-        tap.add_observations(1, 2, 0, steps, group)
+        tap.add_group(group)
         for _ in range(4):
             tap.add("/t/a/raw", b"\x00\x01\x00\x00")
         steps += 1
@@ -109,8 +109,8 @@ def test_the_writer_says_when_the_bag_is_open_and_its_summary_still_reads(tmp_pa
     first = BagTap(tmp_path / "a", topics)
     assert select.select([first.proc.stdout], [], [], 60)[0]  # the writer's first line is there
     assert first.ready() and first.ready()  # read once, then remembered
-    first.add_observations(1, 2, 0, 0, [(topics[0][0], "robot_0", 3, _flat())])
+    first.add_group([observation_fields(topics[0][0], "robot_0", 3, 1, 2, 0, 0, _flat())])
     assert first.close()["messages"] == {topics[0][0]: 1}
     second = BagTap(tmp_path / "b", topics)  # closed without anyone asking: READY is still in its output
-    second.add_observations(1, 2, 0, 0, [(topics[0][0], "robot_0", 3, _flat())])
+    second.add_group([observation_fields(topics[0][0], "robot_0", 3, 1, 2, 0, 0, _flat())])
     assert second.close()["messages"] == {topics[0][0]: 1}
