@@ -68,8 +68,8 @@ class Probe:
 def summarize(per_core: list[list[tuple[float, float]]], seconds: float, late_s: float) -> dict[str, Any]:
     """Per core: how many late wake-ups and the longest; whole-machine pauses: moments when every core's
     sleep overran, overlapping in time (the overlap is how long the machine stood still at least), each
-    as (monotonic start, seconds); and every core's late wake-ups as such intervals (one core stopped, or
-    busy with something else)."""
+    as (monotonic start, seconds). One core's late wake-ups alone say little: mostly the program beside the
+    probe had that core."""
     together: list[tuple[float, float]] = []
     if per_core and all(per_core):
         first, *others = per_core
@@ -91,8 +91,7 @@ def summarize(per_core: list[list[tuple[float, float]]], seconds: float, late_s:
             "machine_pauses": len(together), "machine_pauses_per_min": round(len(together) / minutes, 2),
             "machine_pauses_5ms": sum(1 for _t, o in together if o >= 0.005),
             "longest_machine_pause_ms": round(max((o for _t, o in together), default=0.0) * 1e3, 2),
-            "machine_pause_intervals": together,
-            "core_pause_intervals": sorted((t + 0.001, o) for c in per_core for t, o in c)}
+            "machine_pause_intervals": together}
 
 
 def during_pauses(times: list[float], pauses: list[tuple[float, float]], window_s: float) -> int:

@@ -72,18 +72,14 @@ def cell(n: int, rate_hz: float, steps: int, topology: str, deadline_s: float, p
             "late_steps": t["steps_with_deadline_misses"], "machine": machine,
             "late_steps_during_machine_pauses": (during_pauses(t["late_steps_monotonic_s"],
                                                                machine["machine_pause_intervals"], deadline_s)
-                                                 if machine else None),
-            "late_steps_during_core_pauses": (during_pauses(t["late_steps_monotonic_s"],
-                                                            machine.pop("core_pause_intervals"), deadline_s)
-                                              if machine else None)}  # the intervals: thousands, not kept
+                                                 if machine else None)}
 
 
 def _line(row: dict[str, Any]) -> str:
     share = f"{row['miss_share']:.2%}" if row["miss_share"] is not None else "-"
     machine = row["machine"]
     pauses = (f"{machine['machine_pauses']:>4} ({machine['longest_machine_pause_ms']:.1f} ms); late steps in one: "
-              f"{row['late_steps_during_machine_pauses']}, in a core's: {row['late_steps_during_core_pauses']}"
-              if machine else "-")
+              f"{row['late_steps_during_machine_pauses']}" if machine else "-")
     return (f"{row['topology']:>12} {row['n']:>3} {row['rate_hz']:>5.0f} {row['steps']:>6} {row['agent_steps']:>8} "
             f"{row['deadline_misses']:>6} {share:>7} {row['late_steps']:>5} {row['p50_ms']:>7.2f} "
             f"{row['p99_ms']:>7.2f} {row['max_ms']:>7.2f}  {pauses}")
