@@ -28,7 +28,7 @@ from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, STREAM_OUT_QOS
 from marl_bridge.nodes.wire import ObservationWriter, Parsed, StepResultWriter
 from marl_bridge.nodes.world_view import WorldView
 from marl_bridge.recording.run_card import info_json
-from marl_bridge.recording.tap import BagTap, observation_fields, step_result_fields
+from marl_bridge.recording.tap import OBSERVATION, STEP_RESULT, BagTap, observation_row, step_result_row
 from marl_bridge.safety.events import SafetyEventData
 from marl_bridge.trust.tags import Signer
 
@@ -144,7 +144,7 @@ class TeamPublishers:
                 pub.hand_over(Parsed(sec, nanosec, agent, episode, step, layout, data))
                 self.handed_over += 1
                 if tap is not None:
-                    handed.append(observation_fields(topic, agent, layout, sec, nanosec, episode, step, data))
+                    handed.append(observation_row(topic, agent, layout, data))
                 continue
             raw = pack(sec, nanosec, episode, step, data)
             pub.publish(raw)
@@ -152,7 +152,7 @@ class TeamPublishers:
             if tap is not None:
                 tap.add(topic, raw)
         if handed:
-            tap.add_group(handed)  # type: ignore[union-attr]
+            tap.add_step(OBSERVATION, sec, nanosec, episode, step, handed)  # type: ignore[union-attr]
 
     def results(self, episode: int, step: int, results: list[AgentResult], actions: dict[str, Any]) -> None:
         stamp = None
@@ -172,8 +172,8 @@ class TeamPublishers:
                 if tap is not None:
                     tap.add(topic, raw)
             else:
-                unread.append(step_result_fields(topic, r.agent, *stamp, episode, step, r.reward, r.episode_return,
-                                                 r.terminated, r.truncated, r.fallback, action, r.info))
+                unread.append(step_result_row(topic, r.agent, r.reward, r.episode_return, r.terminated, r.truncated,
+                                              r.fallback, action, r.info))
             if r.final is not None:
                 pack, publish = self._final_out[r.agent]
                 final = pack(*stamp, episode, step + 1, r.final)
@@ -181,7 +181,7 @@ class TeamPublishers:
                 if tap is not None:
                     tap.add(self._topics[r.agent, "final_observation"], final)
         if unread:
-            tap.add_group(unread)  # type: ignore[union-attr]
+            tap.add_step(STEP_RESULT, *stamp, episode, step, unread)  # type: ignore[union-attr]
 
     def event(self, ev: SafetyEventData) -> None:
         msg = SafetyEvent(agent=ev.agent, episode=ev.episode, step=ev.step, kind=ev.kind, severity=ev.severity,

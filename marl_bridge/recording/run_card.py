@@ -43,7 +43,7 @@ _STRICT = json.JSONEncoder(allow_nan=False)  # fails on what _jsonable would cha
 
 def flat_plain(info: Any) -> bool:
     """A dict of text keys and plain values (most infos): JSON's C encoder and pickle take it as it is."""
-    return type(info) is dict and all(type(k) is str and type(v) in _PLAIN for k, v in info.items())
+    return type(info) is dict and (not info or all(type(k) is str and type(v) in _PLAIN for k, v in info.items()))
 
 
 def info_json(info: Any) -> str:

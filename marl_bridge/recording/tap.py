@@ -34,6 +34,7 @@ import sys
 import time
 from array import array
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,9 @@ CHECKPOINT = ""  # a batch entry with this topic: put everything so far on disk 
 _MCAP_MESSAGE = struct.Struct("<BQHIQQ")
 _CHUNK_BYTES = 1 << 20
 # A batch entry is (topic, time, data): data is bytes, or one message's fields (kind, agent, layout, *fields)
-# for the writer process to serialize; under the topic GROUP, data is many messages of that time, each
-# (topic, kind, agent, layout, *fields).
+# for the writer process to serialize; under the topic GROUP, data is a step's messages of one kind
+# (kind, sec, nanosec, episode, step, rows), a row per agent (`observation_row`, `step_result_row`): what
+# the agents share travels once.
 OBSERVATION, ACTION, STEP_RESULT = "observation", "action", "step_result"
 GROUP = "*"
 
@@ -185,12 +187,12 @@ class BagTap:
         if self.messages >= TAP_BATCH:
             self.flush()
 
-    def add_group(self, entries: list[tuple[Any, ...]]) -> None:
-        """Many messages of one moment as one entry, each (topic, *fields): a step's observations or its
-        step results. One entry, one time stamp, fewer objects to pickle: the team's side of a recorded
-        step is what decides what recording costs."""
-        self.batch.append((GROUP, self.clock_ns(), entries))
-        self.messages += len(entries)
+    def add_step(self, kind: str, sec: int, nanosec: int, episode: int, step: int, rows: list[tuple[Any, ...]]) -> None:
+        """A step's messages of one kind (observations or step results) as one entry, a row per agent: one
+        time stamp, and the stamp, episode and step pickled once. The team's side of a recorded step is
+        what decides what recording costs."""
+        self.batch.append((GROUP, self.clock_ns(), (kind, sec, nanosec, episode, step, rows)))
+        self.messages += len(rows)
         if self.messages >= TAP_BATCH:
             self.flush()
 
@@ -212,10 +214,12 @@ class BagTap:
             return not self.lost
         stdin = self.proc.stdin
         assert stdin is not None
-        try:
-            pickle.dump(batch, stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            stdin.flush()
-        except (BrokenPipeError, OSError) as exc:
+        try:  # one write of the whole pickle (through the file object's buffer it cost half as much again)
+            data = memoryview(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+            fd = stdin.fileno()
+            while data:
+                data = data[os.write(fd, data):]
+        except (BrokenPipeError, OSError, ValueError) as exc:
             code = self.proc.poll()
             self.lost = f"bag writer process {self.proc.pid} gone (exit code {code}): {exc}"
             return False
@@ -242,23 +246,18 @@ class BagTap:
         return summary
 
 
-def observation_fields(topic: str, agent: str, layout: int, sec: int, nanosec: int, episode: int, step: int,
-                       flat: Flat) -> tuple[Any, ...]:
-    """An observation for `BagTap.add_group`: ObservationWriter.pack's fields, the flat's parts as bytes."""
-    return (topic, OBSERVATION, agent, layout, sec, nanosec, episode, step, flat.f64.tobytes(), flat.i64.tobytes(),
-            flat.f32.tobytes(), bytes(flat.u8))
+def observation_row(topic: str, agent: str, layout: int, flat: Flat) -> tuple[Any, ...]:
+    """An observation for `BagTap.add_step`: its topic, agent, layout and the flat's parts as bytes."""
+    return (topic, agent, layout, flat.f64.tobytes(), flat.i64.tobytes(), flat.f32.tobytes(), bytes(flat.u8))
 
 
-def step_result_fields(topic: str, agent: str, sec: int, nanosec: int, episode: int, step: int, reward: float,
-                       episode_return: float, terminated: bool, truncated: bool, fallback: bool, action: array,
-                       info: Any) -> tuple[Any, ...]:
-    """A step result for `BagTap.add_group`: StepResultWriter.pack's fields with the applied action as bytes,
-    and the info as it is where pickling keeps it exactly (a flat dict of plain values: the writer process
-    makes info_json's text of it), else its JSON text already."""
-    if not flat_plain(info):
-        info = info_json(info)
-    return (topic, STEP_RESULT, agent, 0, sec, nanosec, episode, step, reward, episode_return, terminated,
-            truncated, fallback, action.tobytes(), info)
+def step_result_row(topic: str, agent: str, reward: float, episode_return: float, terminated: bool,
+                    truncated: bool, fallback: bool, action: array, info: Any) -> tuple[Any, ...]:
+    """A step result for `BagTap.add_step`: StepResultWriter.pack's own fields with the applied action as
+    bytes, and the info as it is where pickling keeps it exactly (a flat dict of plain values: the writer
+    process makes info_json's text of it), else its JSON text already."""
+    return (topic, agent, reward, episode_return, terminated, truncated, fallback, action.tobytes(),
+            info if flat_plain(info) else info_json(info))
 
 
 class Packers:
@@ -269,32 +268,48 @@ class Packers:
         self.cache: dict[tuple[str, str, int], Any] = {}
 
     def pack(self, entry: tuple[Any, ...]) -> bytes:
-        """`entry`: (kind, agent, layout, *fields), as BagTap made it."""
-        kind, agent, layout = entry[0], entry[1], entry[2]
-        pack = self.cache.get((kind, agent, layout))
+        """`entry`: an action's (ACTION, agent, layout, sec, nanosec, episode, step, the flat's four parts as
+        bytes, entropy), as `BagTap.add_action` made it."""
+        agent, layout = entry[1], entry[2]
+        pack = self.cache.get((ACTION, agent, layout))
         if pack is None:
-            pack = self.cache[kind, agent, layout] = {
-                OBSERVATION: lambda: _with_flat(ObservationWriter(agent, layout).pack),
-                ACTION: lambda: _with_flat(ActionWriter(agent, layout).pack),
-                STEP_RESULT: lambda: _step_result(StepResultWriter(agent).pack)}[kind]()
-        return pack(entry)
+            pack = self.cache[ACTION, agent, layout] = ActionWriter(agent, layout).pack
+        return pack(*entry[3:7], _flat(entry[7:11]), entry[11])
+
+    def pack_step(self, kind: str, sec: int, nanosec: int, episode: int, step: int, row: tuple[Any, ...]) -> bytes:
+        """One agent's message of a step group (`BagTap.add_step`)."""
+        if kind == OBSERVATION:
+            agent, layout = row[1], row[2]
+            pack = self.cache.get((kind, agent, layout))
+            if pack is None:
+                pack = self.cache[kind, agent, layout] = ObservationWriter(agent, layout).pack
+            return pack(sec, nanosec, episode, step, _flat(row[3:7]))
+        agent, info = row[1], row[8]
+        pack = self.cache.get((kind, agent, 0))
+        if pack is None:
+            pack = self.cache[kind, agent, 0] = StepResultWriter(agent).pack
+        return pack(sec, nanosec, episode, step, *row[2:7], array("d", row[7]),
+                    info if type(info) is str else info_json(info))
+
+    def unpack(self, batch: list[tuple[str, int, Any]]) -> Iterator[list[tuple[str, int, bytes]]]:
+        """A batch as the bag takes it: runs of (topic, time, bytes), a run ending at each checkpoint (an
+        empty run may come before one)."""
+        run: list[tuple[str, int, bytes]] = []
+        for topic, stamp, data in batch:
+            if topic == CHECKPOINT:
+                yield run
+                run = []
+            elif topic == GROUP:
+                kind, sec, nanosec, episode, step, rows = data
+                run += [(row[0], stamp, self.pack_step(kind, sec, nanosec, episode, step, row)) for row in rows]
+            else:
+                run.append((topic, stamp, data if type(data) is bytes else self.pack(data)))
+        yield run
 
 
-def _with_flat(pack: Any) -> Any:
-    """An observation's or action's `pack` from (kind, agent, layout, sec, nanosec, episode, step, the flat's
-    four parts as bytes[, entropy])."""
-    def packed(e: tuple[Any, ...]) -> bytes:
-        flat = Flat(array("d", e[7]), array("q", e[8]), array("f", e[9]), e[10])
-        return pack(e[3], e[4], e[5], e[6], flat, *e[11:])
-    return packed
-
-
-def _step_result(pack: Any) -> Any:
-    """A step result's `pack` from `step_result_fields` (without its topic)."""
-    def packed(e: tuple[Any, ...]) -> bytes:
-        info = e[13]
-        return pack(*e[3:12], array("d", e[12]), info if type(info) is str else info_json(info))
-    return packed
+def _flat(parts: tuple[bytes, ...]) -> Flat:
+    """A Flat from its four parts as bytes (f64, i64, f32, u8)."""
+    return Flat(array("d", parts[0]), array("q", parts[1]), array("f", parts[2]), parts[3])
 
 
 def main() -> int:
@@ -315,17 +330,11 @@ def main() -> int:
                 batch = pickle.load(stdin)
             except EOFError:
                 break
-            run: list[tuple[str, int, bytes]] = []
-            for topic, stamp, data in batch:
-                if topic == CHECKPOINT:
-                    bag.write_batch(run)
-                    run = []
-                    bag.checkpoint()
-                elif topic == GROUP:
-                    run += [(e[0], stamp, packers.pack(e[1:])) for e in data]
-                else:
-                    run.append((topic, stamp, data if type(data) is bytes else packers.pack(data)))
-            bag.write_batch(run)
+            runs = packers.unpack(batch)
+            bag.write_batch(next(runs))
+            for run in runs:  # each after a checkpoint
+                bag.checkpoint()
+                bag.write_batch(run)
     finally:
         summary = bag.close()
     sys.stdout.write(json.dumps(summary))

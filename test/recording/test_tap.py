@@ -11,7 +11,15 @@ from pathlib import Path
 from marl_bridge.codec import Flat
 from marl_bridge.nodes.wire import ActionWriter, ObservationWriter, Parsed, StepResultWriter, parse_action
 from marl_bridge.recording.run_card import info_json
-from marl_bridge.recording.tap import GROUP, BagFile, BagTap, Packers, observation_fields, step_result_fields
+from marl_bridge.recording.tap import (
+    OBSERVATION,
+    STEP_RESULT,
+    BagFile,
+    BagTap,
+    Packers,
+    observation_row,
+    step_result_row,
+)
 
 
 class _Collecting(BagTap):
@@ -34,34 +42,34 @@ def _flat() -> Flat:
 
 
 def test_the_writer_process_makes_the_bytes_the_supervisor_would_have() -> None:
-    tap, packers, flat = _Collecting(), Packers(), _flat()
+    tap, flat = _Collecting(), _flat()
     other = Flat(f64=array("d", [0.25]))
-    tap.add_group([observation_fields("/t/a/observation", "robot_1", 3, 10, 20, 2, 5, flat),
-                   observation_fields("/t/b/observation", "robot_2", 1, 10, 20, 2, 5, other)])
+    tap.add_step(OBSERVATION, 10, 20, 2, 5, [observation_row("/t/a/observation", "robot_1", 3, flat),
+                                             observation_row("/t/b/observation", "robot_2", 1, other)])
     action = Parsed(11, 21, "robot_1", 2, 5, 4, flat, 0.5)
     tap.add_action("/t/a/action", action)
     info = {"k": 1, "x": float("nan"), "s": "text"}  # plain: travels as the dict, made JSON by the writer
     odd = {"arr": array("d", [1.0]), 3: None}  # not plain: travels as its JSON text
-    fields = (12, 22, 2, 5, -0.5, 3.25, False, True, False, array("d", [0.1, 0.2]))
-    tap.add_group([step_result_fields("/t/a/step_result", "robot_1", *fields, info),
-                   step_result_fields("/t/b/step_result", "robot_2", *fields, odd)])
+    fields = (-0.5, 3.25, False, True, False, array("d", [0.1, 0.2]))
+    tap.add_step(STEP_RESULT, 12, 22, 2, 5, [step_result_row("/t/a/step_result", "robot_1", *fields, info),
+                                             step_result_row("/t/b/step_result", "robot_2", *fields, {}),
+                                             step_result_row("/t/c/step_result", "robot_3", *fields, odd)])
     tap.add("/t/a/raw", b"\x00\x01\x00\x00raw")
+    tap.checkpoint()
+    tap.add("/t/a/raw", b"\x00\x01\x00\x00two")
     tap.flush()
-    got = []
-    for topic, stamp, data in tap.sent:  # as the writer process unpacks a batch
-        if topic == GROUP:
-            got += [(e[0], stamp, packers.pack(e[1:])) for e in data]  # type: ignore[union-attr]
-        else:
-            got.append((topic, stamp, data if type(data) is bytes else packers.pack(data)))  # type: ignore[arg-type]
-    assert [(t, s) for t, s, _ in got] == [("/t/a/observation", 7), ("/t/b/observation", 7), ("/t/a/action", 7),
-                                           ("/t/a/step_result", 7), ("/t/b/step_result", 7), ("/t/a/raw", 7)]
-    raw = [data for _t, _s, data in got]
+    runs = list(Packers().unpack(tap.sent))  # as the writer process takes the batches: a run per checkpoint
+    assert [[(t, s) for t, s, _ in run] for run in runs] == [
+        [("/t/a/observation", 7), ("/t/b/observation", 7), ("/t/a/action", 7), ("/t/a/step_result", 7),
+         ("/t/b/step_result", 7), ("/t/c/step_result", 7), ("/t/a/raw", 7)], [("/t/a/raw", 7)]]
+    raw = [data for _t, _s, data in runs[0]]
     assert raw[0] == ObservationWriter("robot_1", 3).pack(10, 20, 2, 5, flat)
     assert raw[1] == ObservationWriter("robot_2", 1).pack(10, 20, 2, 5, other)
     assert raw[2] == ActionWriter("robot_1", 4).pack(11, 21, 2, 5, flat, 0.5)
-    assert raw[3] == StepResultWriter("robot_1").pack(*fields, info_json(info))
-    assert raw[4] == StepResultWriter("robot_2").pack(*fields, info_json(odd))
-    assert raw[5] == b"\x00\x01\x00\x00raw"
+    assert raw[3] == StepResultWriter("robot_1").pack(12, 22, 2, 5, *fields, info_json(info))
+    assert raw[4] == StepResultWriter("robot_2").pack(12, 22, 2, 5, *fields, "{}")
+    assert raw[5] == StepResultWriter("robot_3").pack(12, 22, 2, 5, *fields, info_json(odd))
+    assert raw[6] == b"\x00\x01\x00\x00raw" and runs[1][0][2] == b"\x00\x01\x00\x00two"
     back = parse_action(raw[2])  # and it reads back whole
     assert (back.flat, back.entropy, back.counter, back.tag) == (flat, 0.5, 0, b"")
 
@@ -70,10 +78,10 @@ def test_a_batch_goes_to_the_writer_every_tap_batch_messages_a_group_counted_by_
     from marl_bridge.recording.tap import TAP_BATCH
 
     tap, flat = _Collecting(), _flat()
-    group = [observation_fields("/t/a/observation", "robot_1", 3, 1, 2, 0, 0, flat)] * 4
+    rows = [observation_row("/t/a/observation", "robot_1", 3, flat)] * 4
     steps = 0
     while not tap.flushed:  # a step: a group of four observations, four raw messages
-        tap.add_group(group)
+        tap.add_step(OBSERVATION, 1, 2, 0, steps, rows)
         for _ in range(4):
             tap.add("/t/a/raw", b"\x00\x01\x00\x00")
         steps += 1
@@ -109,8 +117,8 @@ def test_the_writer_says_when_the_bag_is_open_and_its_summary_still_reads(tmp_pa
     first = BagTap(tmp_path / "a", topics)
     assert select.select([first.proc.stdout], [], [], 60)[0]  # the writer's first line is there
     assert first.ready() and first.ready()  # read once, then remembered
-    first.add_group([observation_fields(topics[0][0], "robot_0", 3, 1, 2, 0, 0, _flat())])
+    first.add_step(OBSERVATION, 1, 2, 0, 0, [observation_row(topics[0][0], "robot_0", 3, _flat())])
     assert first.close()["messages"] == {topics[0][0]: 1}
     second = BagTap(tmp_path / "b", topics)  # closed without anyone asking: READY is still in its output
-    second.add_group([observation_fields(topics[0][0], "robot_0", 3, 1, 2, 0, 0, _flat())])
+    second.add_step(OBSERVATION, 1, 2, 0, 0, [observation_row(topics[0][0], "robot_0", 3, _flat())])
     assert second.close()["messages"] == {topics[0][0]: 1}
