@@ -201,7 +201,7 @@ class _Writer:
         _STAMP.pack_into(head, 4, sec, nanosec)
         _STEP.pack_into(head, self._step_at, episode, step)
         f64, i64, f32, u8 = flat.buffers()
-        sizes = (len(f64), len(i64), len(f32), len(u8))
+        sizes = flat.sizes()
         frame = self._frames.get(sizes)
         if frame is None:
             frame = self._frames[sizes] = self._frame(sizes)

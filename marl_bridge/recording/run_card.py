@@ -50,6 +50,8 @@ def info_json(info: Any) -> str:
     """An agent's info dict as JSON text; values JSON cannot hold become strings. A flat dict of plain
     values with text keys (most infos) is dumped as it is: the same text, without the walk (every agent,
     every step)."""
+    if not info and type(info) is dict:
+        return "{}"  # most infos: what the encoder makes of it
     if flat_plain(info):
         try:
             return _FLAT_INFO.encode(info)

@@ -97,19 +97,23 @@ class BagFile:
             return
         if not entries:
             return
-        chunk, ids, head = storage.chunk, self._ids, _MCAP_MESSAGE.pack
-        start = 0  # entries[start:] go into the current chunk
+        ids, head, head_bytes = self._ids, _MCAP_MESSAGE.pack, _MCAP_MESSAGE.size
+        chunk = storage.chunk
+        pos, parts, msgs = chunk.bio.tell(), [], chunk.msgs
+        start = 0  # entries[start:] go into the current chunk, `parts` not written yet
         for i, (topic, stamp, data) in enumerate(entries):
-            bio = chunk.bio
             cid = ids[topic]
-            chunk.msgs[cid].append((stamp, bio.tell()))
-            bio.write(head(0x05, 22 + len(data), cid, 0, stamp, stamp))
-            bio.write(data)
-            if bio.tell() > _CHUNK_BYTES:  # as rosbags does: a chunk closes past 1 MiB
+            msgs[cid].append((stamp, pos))
+            parts += (head(0x05, 22 + len(data), cid, 0, stamp, stamp), data)
+            pos += head_bytes + len(data)
+            if pos > _CHUNK_BYTES:  # as rosbags does: a chunk closes past 1 MiB
+                chunk.bio.write(b"".join(parts))
                 _times(chunk, entries[start:i + 1])
                 storage.close_chunk()
                 chunk, start = storage.chunk, i + 1
+                pos, parts, msgs = chunk.bio.tell(), [], chunk.msgs
         if start < len(entries):
+            chunk.bio.write(b"".join(parts))
             _times(chunk, entries[start:])
         counts = Counter(topic for topic, _s, _d in entries)
         for topic, n in counts.items():
@@ -274,7 +278,7 @@ class Packers:
         pack = self.cache.get((ACTION, agent, layout))
         if pack is None:
             pack = self.cache[ACTION, agent, layout] = ActionWriter(agent, layout).pack
-        return pack(*entry[3:7], _flat(entry[7:11]), entry[11])
+        return pack(*entry[3:7], _FlatBytes(entry[7:11]), entry[11])  # type: ignore[arg-type]
 
     def pack_step(self, kind: str, sec: int, nanosec: int, episode: int, step: int, row: tuple[Any, ...]) -> bytes:
         """One agent's message of a step group (`BagTap.add_step`)."""
@@ -283,7 +287,7 @@ class Packers:
             pack = self.cache.get((kind, agent, layout))
             if pack is None:
                 pack = self.cache[kind, agent, layout] = ObservationWriter(agent, layout).pack
-            return pack(sec, nanosec, episode, step, _flat(row[3:7]))
+            return pack(sec, nanosec, episode, step, _FlatBytes(row[3:7]))  # type: ignore[arg-type]
         agent, info = row[1], row[8]
         pack = self.cache.get((kind, agent, 0))
         if pack is None:
@@ -307,9 +311,20 @@ class Packers:
         yield run
 
 
-def _flat(parts: tuple[bytes, ...]) -> Flat:
-    """A Flat from its four parts as bytes (f64, i64, f32, u8)."""
-    return Flat(array("d", parts[0]), array("q", parts[1]), array("f", parts[2]), parts[3])
+class _FlatBytes:
+    """A Flat's four parts as bytes (f64, i64, f32, u8), as the wire's writers take a Flat: no arrays made."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: tuple[bytes, ...]) -> None:
+        self.parts = parts
+
+    def buffers(self) -> tuple[bytes, ...]:
+        return self.parts
+
+    def sizes(self) -> tuple[int, int, int, int]:
+        f64, i64, f32, u8 = self.parts
+        return len(f64) >> 3, len(i64) >> 3, len(f32) >> 2, len(u8)
 
 
 def main() -> int:
