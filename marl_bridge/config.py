@@ -131,6 +131,12 @@ class SupervisorConfig:
     # Also wait (within startup_timeout_s) until this many nodes besides the actors subscribe to every
     # team topic the supervisor publishes: a recorder or monitor in another process then sees it all.
     required_listeners: int = 0
+    # The team's stream writers (observations, actions, step results, summaries, /clock) keep their last
+    # 1000 samples for readers that match late (transient local durability): a recorder in another
+    # process then still gets an actor's first actions even if it matched that actor after them. On when
+    # listeners are required (a recorder beside the team) or asked for here; off, writers are volatile,
+    # which ran the lockstep over DDS 1.2x faster (bench/lockstep.py's method, one run).
+    late_readers: bool = False
     # lockstep: step as soon as every live agent answered (or at the deadline). realtime: step at a fixed
     # control_rate_hz; actions that arrive within step_deadline_s of the observation count, the rest
     # are deadline misses. The hardware backend always runs realtime.
@@ -139,6 +145,11 @@ class SupervisorConfig:
 
     def fallback_for(self, agent: str) -> FallbackConfig:
         return self.fallback_per_agent.get(agent, self.fallback)
+
+    @property
+    def keeps_history(self) -> bool:
+        """The stream writers keep history for late readers (see `late_readers`)."""
+        return self.late_readers or self.required_listeners > 0
 
 
 @dataclass(frozen=True)

@@ -256,7 +256,7 @@ def cmd_record(cfg: RunConfig, bag: Path, ros_args: list[str]) -> int:
     agents = team.agents
     team.env.close()
     with ros_session(ros_args or None) as stop:
-        node = RecorderNode(cfg.supervisor.team, agents, bag)
+        node = RecorderNode(cfg.supervisor.team, agents, bag, keep_history=cfg.supervisor.keeps_history)
         executor = SingleThreadedExecutor()  # raw subscriptions: see RecorderNode
         executor.add_node(node)
         spin_forever(executor, stop)

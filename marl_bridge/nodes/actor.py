@@ -29,7 +29,7 @@ from marl_bridge.msg import Action, ActorStatus, AgentSpec, Observation
 from marl_bridge.nodes.intra import IntraPublisher, IntraSubscription
 from marl_bridge.nodes.params import config_from_node
 from marl_bridge.nodes.spin import freeze_startup_objects
-from marl_bridge.nodes.topics import LATCHED_QOS, NEWEST_QOS, STREAM_OUT_QOS, team_names
+from marl_bridge.nodes.topics import LATCHED_QOS, NEWEST_QOS, stream_out_qos, team_names
 from marl_bridge.nodes.wire import ActionWriter, Parsed, WireError, parse_observation
 from marl_bridge.policies import Policy, make_policy
 from marl_bridge.safety.fallback import zero_action
@@ -79,7 +79,8 @@ class ActorNode(Node):
         self.status_pub = self.create_publisher(ActorStatus, topic(self.agent, "status"), LATCHED_QOS)
         # a supervisor in this process takes actions straight from here (nodes/intra.py)
         intra = self.cfg.run.intra_process
-        self.action_pub = IntraPublisher(self, Action, topic(self.agent, "action"), STREAM_OUT_QOS, local=intra)
+        self.action_pub = IntraPublisher(self, Action, topic(self.agent, "action"),
+                                         stream_out_qos(self.cfg.supervisor.keeps_history), local=intra)
         # the watchdog's stop goes to the robot's side (its guard or base), never to the supervisor's action
         # topic: there it was a second answer to a step already answered
         self.stop_pub = self.create_publisher(Action, topic(self.agent, "stop"), LATCHED_QOS)

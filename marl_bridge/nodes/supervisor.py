@@ -89,7 +89,7 @@ class SupervisorNode(Node):
                                   on_episode=self._episode_done(on_episode), on_end=self._ended,
                                   header=run_header(cfg, team),
                                   signers=self.auth.observation_signers if self.auth else None,
-                                  intra_process=cfg.run.intra_process)
+                                  intra_process=cfg.run.intra_process, keep_history=cfg.supervisor.keeps_history)
         self.run = TeamRun(cfg, team, self.out, backend_used="" if self._robots_pending else cfg.env.backend)
         self._view_world(team)
         self.done: Future = Future()

@@ -24,7 +24,7 @@ from marl_bridge.envs.episode import AgentResult, EpisodeRecord
 from marl_bridge.envs.team import Team
 from marl_bridge.msg import AgentSpec, EpisodeSummary, Observation, SafetyEvent, StepResult
 from marl_bridge.nodes.intra import IntraPublisher, ReaderCount
-from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, STREAM_OUT_QOS, TeamNames
+from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, TeamNames, stream_out_qos
 from marl_bridge.nodes.wire import ObservationWriter, Parsed, StepResultWriter
 from marl_bridge.nodes.world_view import WorldView
 from marl_bridge.recording.run_card import info_json
@@ -46,7 +46,7 @@ class TeamPublishers:
     def __init__(self, node: Node, names: TeamNames, team: Team, run_seed: int, *, sim_time: bool,
                  on_episode: Callable[[EpisodeRecord], None] | None, on_end: Callable[[str], None],
                  header: dict[str, Any] | None = None, signers: dict[str, Signer] | None = None,
-                 tap: BagTap | None = None, intra_process: bool = True) -> None:
+                 tap: BagTap | None = None, intra_process: bool = True, keep_history: bool = False) -> None:
         self.node, self.on_episode, self.on_end = node, on_episode, on_end
         # recording from here (recording/tap.py): every message also goes to the bag writer, as bytes
         self.tap = tap
@@ -57,27 +57,28 @@ class TeamPublishers:
         self.sim_time_stamps = sim_time
         self.act_codecs = team.act_codecs
         agents = team.agents
+        stream = stream_out_qos(keep_history)  # history for late readers only when the team expects them
 
         def pub(msg: Any, agent: str, name: str, qos: Any, **kw: Any) -> Any:
             return node.create_publisher(msg, names.agent(agent, name), qos, **kw)
         # observations go straight to actors in this process while they are the only readers (nodes/intra.py)
-        self.obs_pubs = {a: IntraPublisher(node, Observation, names.agent(a, "observation"), STREAM_OUT_QOS,
+        self.obs_pubs = {a: IntraPublisher(node, Observation, names.agent(a, "observation"), stream,
                                            local=intra_process) for a in agents}
         self.result_readers = {a: ReaderCount() for a in agents}
-        self.result_pubs = {a: pub(StepResult, a, "step_result", STREAM_OUT_QOS,
+        self.result_pubs = {a: pub(StepResult, a, "step_result", stream,
                                    event_callbacks=self.result_readers[a].events()) for a in agents}
         self.spec_pubs = {a: pub(AgentSpec, a, "spec", LATCHED_QOS) for a in agents}
         # each agent's observation after its last step (terminated, truncated or capped): never answered,
         # kept for the recording (a bag then holds every observation the env produced)
-        self.final_pubs = {a: pub(Observation, a, "final_observation", STREAM_OUT_QOS) for a in agents}
+        self.final_pubs = {a: pub(Observation, a, "final_observation", stream) for a in agents}
         self._final_out = {a: (ObservationWriter(a, team.obs_codecs[a].layout).pack, self.final_pubs[a].publish)
                            for a in agents}
         self.event_pub = node.create_publisher(SafetyEvent, names.team("safety_events"), EVENTS_OUT_QOS)
-        self.summary_pub = node.create_publisher(EpisodeSummary, names.team("episode_summary"), STREAM_OUT_QOS)
+        self.summary_pub = node.create_publisher(EpisodeSummary, names.team("episode_summary"), stream)
         # reliable with the team's depth: a recorder gets every tick (nodes' own clocks, which subscribe
         # best effort, match it too)
         self.clock_readers = ReaderCount()  # nodes on sim time, recorders: a tick nobody reads is not published
-        self.clock_pub = node.create_publisher(ClockMsg, "/clock", STREAM_OUT_QOS,
+        self.clock_pub = node.create_publisher(ClockMsg, "/clock", stream,
                                                event_callbacks=self.clock_readers.events())
         # running / held / the final status: actors' watchdogs stay quiet while the team is held on
         # purpose and after the run ended (latched: a late joiner learns it too)

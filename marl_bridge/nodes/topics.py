@@ -27,15 +27,24 @@ from marl_bridge.config import ConfigError
 # use only (Fast DDS reallocates history on demand).
 STREAM_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE,
                         history=HistoryPolicy.KEEP_LAST, depth=1000)
-# The team's writers of streams (observations, actions, step results, summaries, events, /clock) keep
-# their history for late readers: a recorder that matches a writer after its first samples (an actor
-# process that came up first) still gets them, up to the depth. Readers that must not see the past (the
-# supervisor's action readers, actors) stay volatile, which matches these writers too.
-STREAM_OUT_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL,
-                            history=HistoryPolicy.KEEP_LAST, depth=1000)
-RECORD_QOS = STREAM_OUT_QOS  # the recorder's readers: everything the writers still hold
+# A team that expects late readers (`supervisor.keeps_history`: a recorder in another process) has its
+# writers of streams (observations, actions, step results, final observations, summaries, /clock) keep
+# their history for them: a recorder that matches a writer after its first samples (an actor process
+# that came up first) still gets them, up to the depth. Otherwise they are volatile (STREAM_QOS):
+# transient local writers cost the lockstep over DDS a sixth of its speed. Readers that must not see the
+# past (the supervisor's action readers, actors) stay volatile, which matches either.
+KEPT_STREAM_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                             history=HistoryPolicy.KEEP_LAST, depth=1000)
+
+
+def stream_out_qos(keep_history: bool) -> QoSProfile:
+    """The team's stream writers' QoS, and a recorder's readers' (asking for history matches only writers
+    that keep it)."""
+    return KEPT_STREAM_QOS if keep_history else STREAM_QOS
+
+
 # An actor keeps only the newest observation: after a link outage the samples queued during the cut
-# are superseded, never answered (the supervisor's writer still keeps 1000 for recorders).
+# are superseded, never answered (the supervisor's writer still holds up to 1000 for a lagging recorder).
 NEWEST_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.VOLATILE,
                         history=HistoryPolicy.KEEP_LAST, depth=1)
 LATCHED_QOS = QoSProfile(reliability=ReliabilityPolicy.RELIABLE,

@@ -10,13 +10,15 @@ so a recorder killed with SIGKILL leaves an MCAP file whose finished episodes a 
 still reads (no metadata.yaml and no summary section: rosbags' reader and `ros2 bag` need those; the
 `mcap` library's StreamReader does not). What is lost: the unfinished episode's messages.
 
-Loss: the team's writers keep the last 1000 messages per topic for late readers (STREAM_OUT_QOS,
-transient local) and the recorder asks for them (RECORD_QOS), so the bag is complete as long as the
-recorder matches each writer, and then lags, by fewer than 1000 messages on each topic (an actor process
-that answered its first steps before the recorder matched it no longer loses them); the run card's per-topic counts show
-what was recorded. bench/recorder.py measures what it keeps up with (no loss at 20,000 msg/s on one
-topic on the 2-core VM); a team that produces more than that for long can outrun it, since the team is
-not paced to the recorder.
+Loss: a team that expects a recorder (`supervisor.keeps_history`: `required_listeners` > 0, as the launch
+files set with a recorder, or `late_readers`) has its writers keep the last 1000 messages per topic for
+late readers (transient local) and the recorder, given the same config, asks for them, so the bag is
+complete as long as the recorder matches each writer, and then lags, by fewer than 1000 messages on each
+topic (an actor process that answered its first steps before the recorder matched it does not lose
+them); the run card's per-topic counts show what was recorded. Without it the writers are volatile and
+the recorder reads what comes after it matched. bench/recorder.py measures what it keeps up with (no
+loss at 20,000 msg/s on one topic on the 2-core VM); a team that produces more than that for long can
+outrun it, since the team is not paced to the recorder.
 """
 
 from __future__ import annotations
@@ -37,14 +39,13 @@ from std_msgs.msg import String
 
 from marl_bridge.msg import Action as ActionMsg
 from marl_bridge.msg import ActorStatus, EpisodeSummary, Observation, SafetyEvent, StepResult
-from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, RECORD_QOS, TeamNames, team_names
+from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, TeamNames, stream_out_qos, team_names
 from marl_bridge.recording.tap import BagFile, typename
 
 PACKAGE = "marl_bridge"
 # The supervisor publishes /clock reliably with the team's depth and history, so the bag holds every tick
 # (best effort with depth 10 lost some under load). A best-effort or volatile /clock of another tool does
 # not match this reader.
-CLOCK_QOS = RECORD_QOS
 
 
 def msg_definitions() -> dict[str, str]:
@@ -76,22 +77,26 @@ def team_typestore() -> Any:
 TAKE_BATCH = 256  # messages taken per executor wake-up at most, so one busy topic cannot starve the rest
 
 
-def recorded_topics(names: TeamNames, agents: list[str]) -> list[tuple[str, type, QoSProfile]]:
-    """Every topic of a team the recorder keeps (also what `ros2 bag record` is given in launch files)."""
+def recorded_topics(names: TeamNames, agents: list[str], keep_history: bool = False
+                    ) -> list[tuple[str, type, QoSProfile]]:
+    """Every topic of a team the recorder keeps (also what `ros2 bag record` is given in launch files), with
+    the QoS to read it: `keep_history` as the team's `supervisor.keeps_history` (a reader asking for
+    history matches only writers that keep it; one that does not matches either, without the history)."""
     agent_topic, team_topic = names.agent, names.team
+    stream = stream_out_qos(keep_history)
     topics: list[tuple[str, type, QoSProfile]] = []
     for agent in agents:
-        topics += [(agent_topic(agent, "observation"), Observation, RECORD_QOS),
-                   (agent_topic(agent, "action"), ActionMsg, RECORD_QOS),
-                   (agent_topic(agent, "step_result"), StepResult, RECORD_QOS),
-                   (agent_topic(agent, "final_observation"), Observation, RECORD_QOS),
+        topics += [(agent_topic(agent, "observation"), Observation, stream),
+                   (agent_topic(agent, "action"), ActionMsg, stream),
+                   (agent_topic(agent, "step_result"), StepResult, stream),
+                   (agent_topic(agent, "final_observation"), Observation, stream),
                    (agent_topic(agent, "status"), ActorStatus, LATCHED_QOS),
                    (agent_topic(agent, "stop"), ActionMsg, LATCHED_QOS)]  # the actor watchdog's
     topics += [(team_topic("run_header"), String, LATCHED_QOS),
                (team_topic("run_status"), String, LATCHED_QOS),
                (team_topic("safety_events"), SafetyEvent, EVENTS_OUT_QOS),
-               (team_topic("episode_summary"), EpisodeSummary, RECORD_QOS),
-               ("/clock", Clock, CLOCK_QOS)]  # simulation time, when a backend publishes it
+               (team_topic("episode_summary"), EpisodeSummary, stream),
+               ("/clock", Clock, stream)]  # simulation time, when a backend publishes it
     return topics
 
 
@@ -106,13 +111,15 @@ class RecorderNode(Node):
 
     needs_own_executor = True
 
-    def __init__(self, team: str, agents: list[str], bag_dir: str | Path, namespace: str | None = None) -> None:
+    def __init__(self, team: str, agents: list[str], bag_dir: str | Path, namespace: str | None = None,
+                 keep_history: bool = False) -> None:
+        """`keep_history`: the team's `supervisor.keeps_history` (its writers keep history for this reader)."""
         super().__init__("recorder", namespace=team if namespace is None else namespace)  # __ns overrides
         self.bag: BagFile | None = None  # until it is open: destroy_node must not close what never opened
         self.bag_dir = Path(bag_dir)
         self._expected: tuple[int, int, Future] | None = None
         names = team_names(self.get_namespace(), team)
-        topics = recorded_topics(names, agents)
+        topics = recorded_topics(names, agents, keep_history)
         self.bag = BagFile(self.bag_dir, [(topic, typename(msg_type)) for topic, msg_type, _qos in topics])
         # who records, and where: the supervisor puts it on the run card and notices when this node leaves
         # (latched, and again to every reader that matches: a latched sample for a reader that matched after

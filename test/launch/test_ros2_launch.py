@@ -86,7 +86,7 @@ def test_ctrl_c_mid_run_keeps_the_card(tmp_path: Path) -> None:
 
     from marl_bridge.msg import EpisodeSummary
     from marl_bridge.nodes.spin import ros_session, spin_until
-    from marl_bridge.nodes.topics import RECORD_QOS, team_topic
+    from marl_bridge.nodes.topics import STREAM_QOS, team_topic
 
     config = tmp_path / "long.yaml"  # long enough that the run is still going when the signal comes
     config.write_text((REPO / "config" / "mujoco_pursuit.yaml").read_text().replace("episodes: 5", "episodes: 500"))
@@ -95,7 +95,7 @@ def test_ctrl_c_mid_run_keeps_the_card(tmp_path: Path) -> None:
         listener = Node("ctrl_c_listener")
         first = Future()
         listener.create_subscription(EpisodeSummary, team_topic("pursuit", "episode_summary"),
-                                     lambda _msg: first.done() or first.set_result(True), RECORD_QOS)
+                                     lambda _msg: first.done() or first.set_result(True), STREAM_QOS)
         executor = EventsExecutor()
         executor.add_node(listener)
         proc = _ros2_launch("sim.launch.py", config=config, n_robots=2, seed=7, out_dir=tmp_path)

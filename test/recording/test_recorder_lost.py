@@ -22,7 +22,7 @@ from std_msgs.msg import String
 
 from marl_bridge.msg import EpisodeSummary, SafetyEvent
 from marl_bridge.nodes.spin import ros_session, spin_until
-from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, RECORD_QOS, team_topic
+from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, STREAM_QOS, team_topic
 
 pytestmark = pytest.mark.ros
 
@@ -120,7 +120,7 @@ def test_run_record_whose_bag_writer_dies_says_so_and_goes_on(tmp_path: Path) ->
             summaries.set_result(True)
     def setup(watcher: Node) -> None:
         watcher.create_subscription(EpisodeSummary, team_topic("pursuit", "episode_summary"), on_summary,
-                                    RECORD_QOS)
+                                    STREAM_QOS)
         watcher.create_subscription(SafetyEvent, team_topic("pursuit", "safety_events"),
                                     lambda m: m.kind == "recorder_lost" and not lost.done() and lost.set_result(m),
                                     EVENTS_QOS)

@@ -34,7 +34,7 @@ from marl_bridge.config import PolicyConfig, RunConfig, load, with_overrides
 from marl_bridge.msg import Action, ActorStatus, Observation, SafetyEvent
 from marl_bridge.nodes.actor import ActorNode
 from marl_bridge.nodes.params import config_parameters
-from marl_bridge.nodes.topics import EVENTS_QOS, LATCHED_QOS, RECORD_QOS, STREAM_QOS, agent_ns
+from marl_bridge.nodes.topics import EVENTS_QOS, KEPT_STREAM_QOS, LATCHED_QOS, STREAM_QOS, agent_ns
 from marl_bridge.nodes.wire import ActionWriter, ObservationWriter, Parsed
 from marl_bridge.rollout import direct_rollout
 from marl_bridge.srv import Operator
@@ -62,11 +62,11 @@ class Rogue(Node):
         self.captured: dict[str, bytes] = {}  # first signed messages seen, replayed at step 1
         self.create_subscription(Observation, f"/{TEAM}/robot_1/observation", self._answer_robot_1, STREAM_QOS,
                                  raw=True)
-        self.create_subscription(Action, f"/{TEAM}/robot_0/action", self._capture("action"), RECORD_QOS, raw=True)
+        self.create_subscription(Action, f"/{TEAM}/robot_0/action", self._capture("action"), KEPT_STREAM_QOS, raw=True)
         self.create_subscription(Observation, f"/{TEAM}/robot_2/observation", self._capture("observation"),
-                                 RECORD_QOS, raw=True)
+                                 KEPT_STREAM_QOS, raw=True)
         # with the writer's history: robot_2's actor may answer step 0 before this reader matched it
-        self.create_subscription(Action, f"/{TEAM}/robot_2/action", self._robot_2_answered, RECORD_QOS, raw=True)
+        self.create_subscription(Action, f"/{TEAM}/robot_2/action", self._robot_2_answered, KEPT_STREAM_QOS, raw=True)
         self.answered_robot_1 = 0
         self.robot_2_answered: set[tuple[int, int]] = set()
         self.on_change: Any = lambda: None
@@ -201,7 +201,8 @@ def _config(tmp_path: Path) -> RunConfig:
     slow = PolicyConfig(kind="scripted", entry_point="marl_bridge.policies.faults:slow", kwargs={"delay_s": 0.05})
     return dataclasses.replace(
         cfg, policy=dataclasses.replace(cfg.policy, shared=False, per_agent={"robot_1": slow}),
-        supervisor=dataclasses.replace(cfg.supervisor, step_deadline_s=30.0),
+        # late_readers: the rogue reads the team's actions with their history (KEPT_STREAM_QOS)
+        supervisor=dataclasses.replace(cfg.supervisor, step_deadline_s=30.0, late_readers=True),
         safety=dataclasses.replace(cfg.safety, key_file=str(key_file)))
 
 
