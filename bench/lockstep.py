@@ -74,6 +74,7 @@ from marl_bridge.safety.fallback import zero_action
 from marl_bridge.team.run import TeamRun
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself (the benches run with python -P)
+import against
 import bench_results
 
 TOPOLOGIES = ("single", "actors", "multiprocess")
@@ -84,6 +85,7 @@ LONG = 10**8  # episode length and count: a team runs until the bench stops it
 AA_ENV = "MARL_BENCH_AA"  # set by --aa: the "bridge" team is the hand-written lockstep too
 DDS_ENV = "MARL_BENCH_DDS"  # set by --dds: the bridge sends everything over DDS in `single` too
 CAPACITY = 1 << 21  # step stamps per team (far more than a measurement takes)
+VERSIONS: dict[str, Path] = {}  # team name (`<role>@<rev>`) -> the PYTHONPATH that runs that version
 
 
 def env_config(kind: str, n: int, max_cycles: int = LONG) -> EnvConfig:
@@ -301,6 +303,7 @@ def run_bridge(env_cfg: EnvConfig, topology: str, stamps: Stamps, out: Path, rec
 
 def team_child(which: str, kind: str, n: int, topology: str, stamp_path: Path) -> None:
     stamps = Stamps(stamp_path, create=True)
+    which = against.role(which)  # `bridge@REV` is a bridge (running REV's code: see VERSIONS)
     if which in ("hand", "hand_raw") or (which == "bridge" and os.environ.get(AA_ENV)):
         run_hand(env_config(kind, n), topology, stamps, raw=which == "hand_raw")
     else:
@@ -318,6 +321,8 @@ class Team:
         self.stamp_path = workdir / "stamps.f64"
         self.workdir = workdir
         env = {**os.environ, "ROS_DOMAIN_ID": str(domain), "FASTDDS_DEFAULT_PROFILES_FILE": str(frozen_profile())}
+        if which in VERSIONS:  # another version of the package (bench/against.py)
+            env["PYTHONPATH"] = str(VERSIONS[which])
         self.log = workdir / "stderr.log"  # read only when the team fails (teardown by SIGINT is noisy)
         command = [sys.executable, "-P", __file__, "--team-child", which, kind, str(n), topology, str(self.stamp_path)]
         with self.log.open("wb") as log:  # a process group of its own: SIGSTOP reaches its actors too
@@ -409,6 +414,13 @@ def bootstrap_median(ratios: np.ndarray, seed: int = 0) -> tuple[float, float]:
     return float(np.percentile(medians, 2.5)), float(np.percentile(medians, 97.5))
 
 
+def against_version(rev: str, role: str = "bridge") -> tuple[str, str]:
+    """The names to `measure` `role` (bridge, recorded) of this checkout against REV's, in one run."""
+    name = f"{role}{against.SEPARATOR}{rev}"
+    VERSIONS[name] = against.prepare(rev, Path("/tmp"))
+    return name, role
+
+
 def measure(kind: str, n: int, topology: str, budget_s: float, base_domain: int,
             names: tuple[str, ...] = TEAMS) -> dict[str, Any]:
     """`names`: the references first, the team measured against them last (its card is read); the first
@@ -464,6 +476,9 @@ def main() -> int:
     parser.add_argument("--dds", action="store_true",
                         help="the bridge sends everything over DDS in `single` too (run.intra_process false), as "
                              "the hand-written references do; by default it hands messages over in-process")
+    parser.add_argument("--against", metavar="REV",
+                        help="instead of the references: the bridge of this checkout against REV's (a commit with "
+                             "the same msg/ and srv/; bench/against.py), in one run (lockstep-against-latest.json)")
     parser.add_argument("--hand-actor", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--team-child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -482,6 +497,8 @@ def main() -> int:
         os.environ[AA_ENV] = "1"  # the teams inherit it
         print("A/A check: the 'bridge' columns are a second hand-written (typed) lockstep")
     base_domain = 100 + (os.getpid() % 40) * 3  # one domain of our own per team, below 232
+    if args.against:
+        return compare_versions(args, base_domain)
     rows = []
     header = (f"{'env':8} {'N':>3} {'topology':13} {'direct/s':>9} {'hand/s':>8} {'raw/s':>8} {'bridge/s':>9} "
               f"{'b/hand':>7} {'(95% CI)':>11} {'b/raw':>6} {'(95% CI)':>11} {'b/direct':>8} {'p50 ms':>7} "
@@ -509,6 +526,30 @@ def main() -> int:
               "aa_check": args.aa, "bridge_intra_process": not args.dds, "budget_s": args.budget, "rows": rows}
     path = bench_results.write("lockstep-aa" if args.aa else "lockstep", result,
                                latest="latest-aa.json" if args.aa else "latest.json")
+    shutil.rmtree(Path("/tmp") / f"marl_bench_{os.getpid()}", ignore_errors=True)
+    print(f"\nresults: {path}")
+    return 0
+
+
+def compare_versions(args: argparse.Namespace, base_domain: int) -> int:
+    """`--against REV`: every cell, this checkout's bridge over REV's, interleaved in one run."""
+    names = against_version(args.against)
+    subject, ref = names[1], names[0]
+    rows = []
+    print(f"{'env':8} {'N':>3} {'topology':13} {'this/s':>8} {'REV/s':>8} {'this/REV':>8} {'(95% CI)':>11}")
+    for kind in args.envs:
+        for n in args.sizes:
+            for topology in args.topologies:
+                row = {"env": kind, "n": n, "topology": topology,
+                       **measure(kind, n, topology, args.budget, base_domain, names=names)}
+                rows.append(row)
+                lo, hi = row[f"{subject}_over_{ref}_ci95"]
+                print(f"{kind:8} {n:>3} {topology:13} {row[subject]['steps_per_s']:>8.0f} "
+                      f"{row[ref]['steps_per_s']:>8.0f} {row[f'{subject}_over_{ref}']:>8.2f} "
+                      f"{f'{lo:.2f}-{hi:.2f}':>11}", flush=True)
+    path = bench_results.write("lockstep-against", {"against": args.against, "budget_s": args.budget, "rows": rows,
+                                                    "method": "interleaved AB BA slices, median of per-round "
+                                                              "ratios, bootstrap 95% CI"})
     shutil.rmtree(Path("/tmp") / f"marl_bench_{os.getpid()}", ignore_errors=True)
     print(f"\nresults: {path}")
     return 0

@@ -46,8 +46,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--budget", type=float, default=20.0, help="seconds of interleaved running per size")
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 32])
+    parser.add_argument("--against", metavar="REV",
+                        help="instead of the plain team: a recorded team of REV's code (bench/against.py), one run; "
+                             "recorded / recorded@REV (results: recording-against-latest.json)")
     args = parser.parse_args()
     base_domain = 171 + (os.getpid() % 20) * 2
+    if args.against:
+        return compare_versions(args, base_domain)
     rows = []
     for n in args.sizes:
         row = lockstep.measure("episodes", n, "single", args.budget, base_domain, names=("bridge", "recorded"))
@@ -70,6 +75,23 @@ def main() -> int:
     path = bench_results.write("recording", result)
     met = all(r["recorded_over_bridge"] >= 0.8 for r in rows)
     print(f"target (recorded / plain >= 0.8 at every size): {'met' if met else 'NOT met'}\nresults: {path}")
+    return 0
+
+
+def compare_versions(args: argparse.Namespace, base_domain: int) -> int:
+    """`--against REV`: a recorded team of this checkout against one of REV, interleaved in one run."""
+    ref, subject = lockstep.against_version(args.against, "recorded")
+    rows = []
+    for n in args.sizes:
+        row = lockstep.measure("episodes", n, "single", args.budget, base_domain, names=(ref, subject))
+        for which in (ref, subject):
+            row[which].pop("card", None)
+        rows.append({"n": n, **row})
+        lo, hi = row[f"{subject}_over_{ref}_ci95"]
+        print(f"N = {n}: recorded, this checkout / {args.against}: {row[f'{subject}_over_{ref}']:.3f} "
+              f"(95% CI {lo:.3f}-{hi:.3f}) over {row['rounds']} rounds", flush=True)
+    path = bench_results.write("recording-against", {"against": args.against, "budget_s": args.budget, "rows": rows})
+    print(f"results: {path}")
     return 0
 
 
