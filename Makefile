@@ -95,6 +95,7 @@ bench: install
 	$(PY) -P bench/image_env.py
 	$(PY) -P bench/recording.py
 	$(PY) -P bench/realtime.py
+	$(PY) -P bench/recorder.py
 	@if [ "$$(id -u)" = 0 ]; then $(PY) -P bench/lossy_link.py; \
 	else echo "bench/lossy_link.py skipped: network namespaces need root"; fi
 
