@@ -43,9 +43,6 @@ from marl_bridge.nodes.topics import EVENTS_OUT_QOS, LATCHED_QOS, TeamNames, str
 from marl_bridge.recording.tap import BagFile, typename
 
 PACKAGE = "marl_bridge"
-# The supervisor publishes /clock reliably with the team's depth and history, so the bag holds every tick
-# (best effort with depth 10 lost some under load). A best-effort or volatile /clock of another tool does
-# not match this reader.
 
 
 def msg_definitions() -> dict[str, str]:
@@ -96,7 +93,10 @@ def recorded_topics(names: TeamNames, agents: list[str], keep_history: bool = Fa
                (team_topic("run_status"), String, LATCHED_QOS),
                (team_topic("safety_events"), SafetyEvent, EVENTS_OUT_QOS),
                (team_topic("episode_summary"), EpisodeSummary, stream),
-               ("/clock", Clock, stream)]  # simulation time, when a backend publishes it
+               # simulation time, when a backend publishes it: the supervisor publishes it reliably with the
+               # team's depth, so the bag holds every tick (best effort with depth 10 lost some under load);
+               # a best-effort /clock of another tool does not match this reader
+               ("/clock", Clock, stream)]
     return topics
 
 
