@@ -231,9 +231,10 @@ class SupervisorNode(Node):
         self.foreign_timer = self.create_timer(0.25, self._check_foreigners,
                                                clock=Clock(clock_type=ClockType.STEADY_TIME))
 
-    def _publishers_of(self, topics: list[str]) -> dict[str, set[str]]:
-        return {t: {f"{i.node_namespace.rstrip('/')}/{i.node_name}" for i in self.get_publishers_info_by_topic(t)}
-                for t in topics}
+    def _publishers_of(self, topics: list[str]) -> dict[str, dict[bytes, str]]:
+        """Per topic, each publisher's endpoint id and node (team/foreign.py)."""
+        return {t: {bytes(i.endpoint_gid): f"{i.node_namespace.rstrip('/')}/{i.node_name}"
+                    for i in self.get_publishers_info_by_topic(t)} for t in topics}
 
     def _check_foreigners(self) -> None:
         if self.run.finished:
