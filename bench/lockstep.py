@@ -415,10 +415,17 @@ def bootstrap_median(ratios: np.ndarray, seed: int = 0) -> tuple[float, float]:
 
 
 def against_version(rev: str, role: str = "bridge") -> tuple[str, str]:
-    """The names to `measure` `role` (bridge, recorded) of this checkout against REV's, in one run."""
+    """The names to `measure` `role` (bridge, recorded) of this checkout against REV's, in one run
+    (`forget_versions` removes what this prepared)."""
     name = f"{role}{against.SEPARATOR}{rev}"
     VERSIONS[name] = against.prepare(rev, Path("/tmp"))
     return name, role
+
+
+def forget_versions() -> None:
+    for site in VERSIONS.values():
+        shutil.rmtree(site, ignore_errors=True)
+    VERSIONS.clear()
 
 
 def measure(kind: str, n: int, topology: str, budget_s: float, base_domain: int,
@@ -537,16 +544,19 @@ def compare_versions(args: argparse.Namespace, base_domain: int) -> int:
     subject, ref = names[1], names[0]
     rows = []
     print(f"{'env':8} {'N':>3} {'topology':13} {'this/s':>8} {'REV/s':>8} {'this/REV':>8} {'(95% CI)':>11}")
-    for kind in args.envs:
-        for n in args.sizes:
-            for topology in args.topologies:
-                row = {"env": kind, "n": n, "topology": topology,
-                       **measure(kind, n, topology, args.budget, base_domain, names=names)}
-                rows.append(row)
-                lo, hi = row[f"{subject}_over_{ref}_ci95"]
-                print(f"{kind:8} {n:>3} {topology:13} {row[subject]['steps_per_s']:>8.0f} "
-                      f"{row[ref]['steps_per_s']:>8.0f} {row[f'{subject}_over_{ref}']:>8.2f} "
-                      f"{f'{lo:.2f}-{hi:.2f}':>11}", flush=True)
+    try:
+        for kind in args.envs:
+            for n in args.sizes:
+                for topology in args.topologies:
+                    row = {"env": kind, "n": n, "topology": topology,
+                           **measure(kind, n, topology, args.budget, base_domain, names=names)}
+                    rows.append(row)
+                    lo, hi = row[f"{subject}_over_{ref}_ci95"]
+                    print(f"{kind:8} {n:>3} {topology:13} {row[subject]['steps_per_s']:>8.0f} "
+                          f"{row[ref]['steps_per_s']:>8.0f} {row[f'{subject}_over_{ref}']:>8.2f} "
+                          f"{f'{lo:.2f}-{hi:.2f}':>11}", flush=True)
+    finally:
+        forget_versions()
     path = bench_results.write("lockstep-against", {"against": args.against, "budget_s": args.budget, "rows": rows,
                                                     "method": "interleaved AB BA slices, median of per-round "
                                                               "ratios, bootstrap 95% CI"})

@@ -82,14 +82,17 @@ def compare_versions(args: argparse.Namespace, base_domain: int) -> int:
     """`--against REV`: a recorded team of this checkout against one of REV, interleaved in one run."""
     ref, subject = lockstep.against_version(args.against, "recorded")
     rows = []
-    for n in args.sizes:
-        row = lockstep.measure("episodes", n, "single", args.budget, base_domain, names=(ref, subject))
-        for which in (ref, subject):
-            row[which].pop("card", None)
-        rows.append({"n": n, **row})
-        lo, hi = row[f"{subject}_over_{ref}_ci95"]
-        print(f"N = {n}: recorded, this checkout / {args.against}: {row[f'{subject}_over_{ref}']:.3f} "
-              f"(95% CI {lo:.3f}-{hi:.3f}) over {row['rounds']} rounds", flush=True)
+    try:
+        for n in args.sizes:
+            row = lockstep.measure("episodes", n, "single", args.budget, base_domain, names=(ref, subject))
+            for which in (ref, subject):
+                row[which].pop("card", None)
+            rows.append({"n": n, **row})
+            lo, hi = row[f"{subject}_over_{ref}_ci95"]
+            print(f"N = {n}: recorded, this checkout / {args.against}: {row[f'{subject}_over_{ref}']:.3f} "
+                  f"(95% CI {lo:.3f}-{hi:.3f}) over {row['rounds']} rounds", flush=True)
+    finally:
+        lockstep.forget_versions()
     path = bench_results.write("recording-against", {"against": args.against, "budget_s": args.budget, "rows": rows})
     print(f"results: {path}")
     return 0
