@@ -429,9 +429,10 @@ def forget_versions() -> None:
 
 
 def measure(kind: str, n: int, topology: str, budget_s: float, base_domain: int,
-            names: tuple[str, ...] = TEAMS) -> dict[str, Any]:
+            names: tuple[str, ...] = TEAMS, cards: dict[str, Any] | None = None) -> dict[str, Any]:
     """`names`: the references first, the team measured against them last (its card is read); the first
-    sets the slice length. Ratios: `<last>_over_<reference>`, the last team's rate over the reference's."""
+    sets the slice length. Ratios: `<last>_over_<reference>`, the last team's rate over the reference's.
+    `cards`: given, it gets the last team's card summary under its name (status, totals, recording)."""
     work = Path("/tmp") / f"marl_bench_{os.getpid()}" / f"{kind}_{n}_{topology}"
     teams = {w: Team(w, kind, n, topology, base_domain + i, work / w) for i, w in enumerate(names)}
     subject = names[-1]
@@ -465,7 +466,8 @@ def measure(kind: str, n: int, topology: str, budget_s: float, base_domain: int,
     if card is not None:
         row[subject]["status"] = card["status"]
         row[subject]["deadline_misses"] = sum(card["deadline_misses"].values())
-        row[subject]["card"] = card
+        if cards is not None:
+            cards[subject] = card
     return row
 
 

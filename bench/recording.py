@@ -55,9 +55,10 @@ def main() -> int:
         return compare_versions(args, base_domain)
     rows = []
     for n in args.sizes:
-        row = lockstep.measure("episodes", n, "single", args.budget, base_domain, names=("bridge", "recorded"))
-        card = row["recorded"].pop("card")
-        row["bridge"].pop("card", None)
+        cards: dict[str, dict] = {}
+        row = lockstep.measure("episodes", n, "single", args.budget, base_domain, names=("bridge", "recorded"),
+                               cards=cards)
+        card = cards.get("recorded")
         assert card is not None and card.get("recording"), f"N = {n}: the recorded team left no card"
         row["lost"] = lost(card, n)
         row["messages"] = sum(card["recording"]["messages"].values())
@@ -85,8 +86,6 @@ def compare_versions(args: argparse.Namespace, base_domain: int) -> int:
     try:
         for n in args.sizes:
             row = lockstep.measure("episodes", n, "single", args.budget, base_domain, names=(ref, subject))
-            for which in (ref, subject):
-                row[which].pop("card", None)
             rows.append({"n": n, **row})
             lo, hi = row[f"{subject}_over_{ref}_ci95"]
             print(f"N = {n}: recorded, this checkout / {args.against}: {row[f'{subject}_over_{ref}']:.3f} "
