@@ -80,7 +80,11 @@ def config(key_file: str, topology: str) -> RunConfig:
 
 
 def through_bridge(rounds: int, episodes: int, topology: str) -> dict[str, object]:
-    tmp = Path(tempfile.mkdtemp(prefix="bench_auth_"))
+    with tempfile.TemporaryDirectory(prefix="bench_auth_") as tmp:  # key and cards: gone with the cell
+        return _through_bridge(Path(tmp), rounds, episodes, topology)
+
+
+def _through_bridge(tmp: Path, rounds: int, episodes: int, topology: str) -> dict[str, object]:
     key = str(new_team_key(tmp / "team.key"))
     rates: dict[str, list[float]] = {"plain": [], "keyed": []}
     ratios = []

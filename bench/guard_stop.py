@@ -44,7 +44,8 @@ def main() -> None:
     use_team_profile()
     delays: list[float] = []
     for _ in range(args.trials):
-        got = trial(Path(tempfile.mkdtemp(prefix="bench_guard_")))
+        with tempfile.TemporaryDirectory(prefix="bench_guard_") as tmp:
+            got = trial(Path(tmp))
         delays += list(got.values())
         missing = 2 - len(got)
         print(f"zero after SIGKILL: {', '.join(f'{r} {d * 1e3:.0f} ms' for r, d in got.items())}"

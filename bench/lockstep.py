@@ -41,7 +41,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -320,7 +319,8 @@ class Team:
         workdir.mkdir(parents=True, exist_ok=True)
         self.stamp_path = workdir / "stamps.f64"
         self.workdir = workdir
-        env = {**os.environ, "ROS_DOMAIN_ID": str(domain), "FASTDDS_DEFAULT_PROFILES_FILE": str(frozen_profile())}
+        env = {**os.environ, "ROS_DOMAIN_ID": str(domain),
+               "FASTDDS_DEFAULT_PROFILES_FILE": str(frozen_profile(workdir))}
         if which in VERSIONS:  # another version of the package (bench/against.py)
             env["PYTHONPATH"] = str(VERSIONS[which])
         self.log = workdir / "stderr.log"  # read only when the team fails (teardown by SIGINT is noisy)
@@ -364,16 +364,17 @@ class Team:
         return json.loads(card.read_text()) if card.exists() else None
 
 
-def frozen_profile() -> Path:
+def frozen_profile(workdir: Path) -> Path:
     """The team's DDS profile with a participant lease longer than any freeze: the bench stops whole teams
     (SIGSTOP) for seconds, and with the team's 3 s lease their participants dropped each other meanwhile;
-    a sample lost in the rediscovery then stalled a lockstep for good. Every team gets the same profile."""
+    a sample lost in the rediscovery then stalled a lockstep for good. Every team gets the same profile,
+    written in its work directory (removed with it)."""
     from marl_bridge.nodes.dds_profile import profile_path
 
     source = profile_path()
     assert source is not None, "the team's DDS profile is not installed"
     text = re.sub(r"<leaseDuration><sec>\d+</sec>", "<leaseDuration><sec>600</sec>", source.read_text())
-    path = Path(tempfile.gettempdir()) / f"marl_bench_lease_{os.getpid()}.xml"
+    path = workdir / "fastdds_lease.xml"
     path.write_text(text)
     return path
 
@@ -449,6 +450,8 @@ def measure(kind: str, n: int, topology: str, budget_s: float, base_domain: int,
             result = team.stop()
             card = result if which == subject else card
         shutil.rmtree(work, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the run's directory, once its last cell is gone
+            work.parent.rmdir()
     row: dict[str, Any] = {"slice_s": slice_s, "rounds": rounds}
     for ref in names[:-1]:
         ratios = np.array([np.mean(mine) / np.mean(theirs)  # = the subject's rate / the reference's, this round
@@ -535,7 +538,6 @@ def main() -> int:
               "aa_check": args.aa, "bridge_intra_process": not args.dds, "budget_s": args.budget, "rows": rows}
     path = bench_results.write("lockstep-aa" if args.aa else "lockstep", result,
                                latest="latest-aa.json" if args.aa else "latest.json")
-    shutil.rmtree(Path("/tmp") / f"marl_bench_{os.getpid()}", ignore_errors=True)
     print(f"\nresults: {path}")
     return 0
 
@@ -562,7 +564,6 @@ def compare_versions(args: argparse.Namespace, base_domain: int) -> int:
     path = bench_results.write("lockstep-against", {"against": args.against, "budget_s": args.budget, "rows": rows,
                                                     "method": "interleaved AB BA slices, median of per-round "
                                                               "ratios, bootstrap 95% CI"})
-    shutil.rmtree(Path("/tmp") / f"marl_bench_{os.getpid()}", ignore_errors=True)
     print(f"\nresults: {path}")
     return 0
 
