@@ -5,7 +5,10 @@ team (its writer's id is known from the graph); anything else is dropped and cou
 zero command and the guard holds when a writer on the command topic loses its liveliness (the supervisor
 process died or its link is gone: DDS notices within the writer's lease; DDS does not say which writer,
 so any loss counts, and a command from the team right after ends the hold again) or when no command came
-for `timeout_s`; a command from the team after that ends the hold.
+for `timeout_s`; a command from the team after that ends the hold. A liveliness loss while already holding
+(the team had gone quiet, e.g. paused by its e-stop, and then its process died) sends zero once more: the
+supervisor's death always reaches the base, whatever came before it (found in CI: a base held since a
+pause got nothing when the supervisor was killed).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ class DeadMan:
     timeout_s: float
     team: set[bytes] = field(default_factory=set)  # ids of the team's command writers
     lapsed: bool = False  # a writer on the command topic lost its liveliness since the team's last command
+    losses: int = 0  # liveliness losses seen, and those a zero answered
+    answered: int = 0
     last_command: float = float("-inf")
     holding: bool = True  # zero sent, nothing forwarded since (the start counts as holding)
     dropped: int = 0
@@ -34,13 +39,16 @@ class DeadMan:
 
     def liveliness_lost(self) -> None:
         self.lapsed = True
+        self.losses += 1
 
     def tick(self, now: float) -> str | None:
-        """Periodic: the reason to command zero now (once per hold), else None."""
-        if self.holding:
+        """Periodic: the reason to command zero now (once per hold, and once per liveliness loss), else None."""
+        new_loss = self.losses > self.answered
+        self.answered = self.losses
+        if self.holding and not new_loss:
             return None
         why = None
-        if self.lapsed:
+        if self.lapsed and new_loss:
             why = "a command writer lost its liveliness (the supervisor's process or link)"
         elif now - self.last_command > self.timeout_s:
             why = f"no command from the team for {now - self.last_command:.2f} s"
