@@ -7,6 +7,11 @@ this shows whether the machine itself pauses that often, with nothing else runni
 Used by bench/realtime.py during its cells; alone:
 
     python -P bench/pauses.py [--seconds 60] [--late-ms 2]
+
+`slowdowns()` asks the other question, with nothing else running: does the same work always take the same
+CPU time here? A fixed unit of pure Python work (~0.3 ms) runs over and over on one core; a unit whose
+thread CPU time is several times the median ran on a slowed CPU (on a VM: the host's other load), since
+time the host did not run the machine at all is not counted in thread CPU time.
 """
 
 from __future__ import annotations
@@ -38,6 +43,42 @@ while True:
         break
 print(json.dumps(late))
 """
+
+
+_WORK = r"""
+import json, os, sys, time
+os.sched_setaffinity(0, {int(sys.argv[1])})
+cpu, now, end = time.thread_time, time.monotonic, time.monotonic() + float(sys.argv[2])
+walls, cpus = [], []
+def work():
+    s = 0
+    for i in range(6000):
+        s += i * i
+while now() < end:
+    t, c = now(), cpu()
+    work()
+    cpus.append(cpu() - c)
+    walls.append(now() - t)
+    time.sleep(0.0005)
+print(json.dumps([walls, cpus]))
+"""
+
+
+def slowdowns(seconds: float = 20.0, core: int = 0) -> dict[str, Any]:
+    """The same ~0.3 ms of work, over and over for `seconds` on `core`, nothing else of the bench running:
+    how often its CPU time was 2x and 3x its median (a slowed CPU) and its wall time over 2.5 ms (a
+    pause), per minute, and the worst of each."""
+    out = subprocess.run([sys.executable, "-c", _WORK, str(core), str(seconds)], capture_output=True, text=True,
+                         check=True, timeout=seconds + 60).stdout
+    walls, cpus = (sorted(x) for x in json.loads(out))
+    median = cpus[len(cpus) // 2]
+    minutes = seconds / 60
+    return {"seconds": seconds, "units": len(cpus), "median_cpu_ms": round(median * 1e3, 3),
+            "cpu_2x_per_min": round(sum(c > 2 * median for c in cpus) / minutes, 1),
+            "cpu_3x_per_min": round(sum(c > 3 * median for c in cpus) / minutes, 1),
+            "worst_cpu_x": round(cpus[-1] / median, 1),
+            "wall_over_2_5ms_per_min": round(sum(w > 0.0025 for w in walls) / minutes, 1),
+            "worst_wall_ms": round(walls[-1] * 1e3, 2)}
 
 
 class Probe:
@@ -109,6 +150,7 @@ def main() -> int:
     probe = Probe(args.late_ms).start()
     time.sleep(args.seconds)
     result = probe.stop()
+    result["slowdowns"] = slowdowns(min(args.seconds, 20.0))
     print(json.dumps(result, indent=1))
     import bench_results
     print(f"results: {bench_results.write('pauses', result)}")

@@ -7,6 +7,9 @@ from collections.abc import Callable
 
 Clock = Callable[[], float]
 monotonic: Clock = time.monotonic
+# CPU seconds the calling thread has run (time a host or another process kept it off the CPU does not
+# count): the run card compares it with a deadline window's wall time (team/stats.py)
+thread_cpu: Clock = time.thread_time
 
 
 class FakeClock:

@@ -27,7 +27,7 @@ from marl_bridge.nodes.wire import Parsed
 from marl_bridge.safety.events import SafetyEventData
 from marl_bridge.safety.shield import Shield
 from marl_bridge.seeds import episode_seed
-from marl_bridge.team.clock import Clock, monotonic
+from marl_bridge.team.clock import Clock, monotonic, thread_cpu
 from marl_bridge.team.events import EventDesk
 from marl_bridge.team.holds import EStopLatch, Grants
 from marl_bridge.team.ledger import EpisodeLedger
@@ -86,7 +86,7 @@ class QuietOutlet:
 
 class TeamRun:
     def __init__(self, cfg: RunConfig, team: Team, outlet: Outlet, *, clock: Clock = monotonic,
-                 backend_used: str = "", backend_why: str = "configured") -> None:
+                 cpu_clock: Clock = thread_cpu, backend_used: str = "", backend_why: str = "configured") -> None:
         self.cfg, self.outlet, self.clock = cfg, outlet, clock
         self.agents = team.agents
         self.realtime = cfg.supervisor.mode == "realtime"
@@ -95,7 +95,7 @@ class TeamRun:
         self.backend_requested = cfg.env.backend
         self.backend_used, self.backend_why = backend_used or cfg.env.backend, backend_why
         self.desk = EventDesk(cfg.safety.event_rate_limit, clock, outlet.event)
-        self.stats = RunStats(self.agents, clock())
+        self.stats = RunStats(self.agents, clock(), cpu_clock)
         self.liveness = Liveness(self.agents, cfg.safety.lost_after_steps)
         self.latch = EStopLatch()
         self.grants = Grants()
@@ -265,6 +265,7 @@ class TeamRun:
     def _settled(self) -> None:
         """Every agent due has its action: the shield filters them; lockstep steps now; real-time sends
         the commands now (the robots act until the tick) and steps at the tick."""
+        self.stats.window_settled()
         pending = self.settlement.pending
         if self.shield.active:
             pending, events = self.shield.filter(pending, self.episode_index, self.step_index)

@@ -48,6 +48,7 @@ class Settlement:
         (unless they are catching up: then they are waited for, see Liveness)."""
         self.episode, self.index, self.t0 = episode, index, t0
         self.pending, self.fallback, self.missed = {}, set(), set()
+        self.stats.window_opened()
         liveness = self.liveness
         for agent in list(liveness.lost):  # a lost actor is not waited for; it still gets its observation
             if agent in episode.encoded and not liveness.waits_for(agent):
@@ -152,7 +153,7 @@ class Settlement:
         and the fallback; a later answer to the step is late."""
         self.stats.deadline_misses[agent] += 1
         if not self.missed:  # the step's first miss: one late step however many agents miss it
-            self.stats.late_step(now)
+            self.stats.late_step(now, now - self.t0)
         why = self.liveness.missed(agent)
         if why is not None:
             self.lose(agent, why)

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from marl_bridge.team.clock import Clock, thread_cpu
+
 LOWEST_S = 1e-7  # the first bin's lower edge
 GROWTH = 1.01  # each bin 1% wider than the one before
 BINS = 2400  # up to ~2.3e3 s
@@ -74,8 +76,14 @@ class RunStats:
     FOLD_AT = 1 << 16  # steps of latencies held whole before they are folded into histograms
     LATE_TIMES = 100
 
-    def __init__(self, agents: list[str], started_at: float) -> None:
+    def __init__(self, agents: list[str], started_at: float, cpu: Clock = thread_cpu) -> None:
         self.started_at = started_at
+        # The team thread's CPU time in each step's window (observations sent -> step settled): next to the
+        # window's wall time it tells a late step the thread computed through from one it was kept off the
+        # CPU for (another process, or the host not running this machine)
+        self.cpu = cpu
+        self.cpu_at_open = 0.0
+        self.window_cpu = Latencies()
         self.stepping_since = 0.0
         self.deadline_misses = dict.fromkeys(agents, 0)
         self.latency = {a: Latencies() for a in agents}  # observation -> action arrival, seconds
@@ -87,6 +95,7 @@ class RunStats:
         self.steps = 0
         self.late_steps = 0  # steps with at least one deadline miss: a stall makes every agent late at once
         self.late_times: list[float] = []  # when the first LATE_TIMES of them were found late (the run's clock)
+        self.late_windows: list[tuple[float, float]] = []  # theirs: (window wall s, thread CPU s) when found
         self.first_step_done = 0.0  # steady-state rate: from the end of the first step (warm-up excluded)
         self.last_step_done = 0.0
 
@@ -97,15 +106,26 @@ class RunStats:
         self.last_step_done = now
         if len(self.step_latencies.recent) >= self.FOLD_AT:
             self.step_latencies.fold()
+            self.window_cpu.fold()
             for lat in self.latency.values():
                 lat.fold()
 
-    def late_step(self, now: float) -> None:
-        """A step with a deadline miss, found at `now` (the settlement calls this once per step). The times
-        let a late step be matched with what else happened on the machine then."""
+    def window_opened(self) -> None:
+        """A step's observations went out: its window starts."""
+        self.cpu_at_open = self.cpu()
+
+    def window_settled(self) -> None:
+        """Every agent due has its action (or its fallback): the window ends."""
+        self.window_cpu.recent.append(self.cpu() - self.cpu_at_open)
+
+    def late_step(self, now: float, window_s: float) -> None:
+        """A step with a deadline miss, found at `now`, `window_s` after its observations went out (the
+        settlement calls this once per step). The times let a late step be matched with what else happened
+        on the machine then; the thread's CPU time in the window says whether it was computing or kept off."""
         self.late_steps += 1
         if len(self.late_times) < self.LATE_TIMES:
             self.late_times.append(now)
+            self.late_windows.append((window_s, self.cpu() - self.cpu_at_open))
 
     def entropy(self) -> dict[str, float | None]:
         """Mean nats per step, where the policy reports it."""
@@ -125,4 +145,11 @@ class RunStats:
                 "steps_with_deadline_misses": self.late_steps,
                 # the first 100 late steps: time.monotonic() when each was found late (CLOCK_MONOTONIC: the
                 # same clock in every process of the machine, to match with other logs of the run)
-                "late_steps_monotonic_s": list(self.late_times)}
+                "late_steps_monotonic_s": list(self.late_times),
+                # each of them: how long after its observations it was found late, and how much of that
+                # the team's thread ran (much less: it was kept off the CPU; in `single` every actor's
+                # work is on that thread too)
+                "late_steps_window_ms": [w * 1e3 for w, _c in self.late_windows],
+                "late_steps_thread_cpu_ms": [c * 1e3 for _w, c in self.late_windows],
+                # every step's window: the team thread's CPU time from observations sent to step settled
+                "window_thread_cpu_ms": self.window_cpu.summary()}

@@ -90,6 +90,28 @@ def test_deadline_is_exact_and_fills_only_the_missing() -> None:
     assert timing["late_steps_monotonic_s"] == [run.stats.started_at + DEADLINE, run.stats.started_at + 2 * DEADLINE]
 
 
+def test_each_window_reports_the_team_threads_cpu_time_and_a_late_one_its_wall_time_too() -> None:
+    """The card tells a late step its thread computed through (CPU time ~ the window) from one it was kept
+    off the CPU for (CPU time << the window): both clocks are fakes here, so the numbers are exact."""
+    tape, clock, cpu = Tape(), FakeClock(100.0), FakeClock(7.0)
+    run = TeamRun(point_cfg(), build_team(point_cfg()), tape, clock=clock, cpu_clock=cpu)
+    run.start([])
+    cpu.advance(0.002)  # the first window: 2 ms of CPU, both answer in time
+    clock.advance(0.01)
+    answer(run, "robot_0")
+    answer(run, "robot_1")
+    assert len(tape.stepped) == 1
+    cpu.advance(0.001)  # the second: the thread runs 1 ms of a window that lasts past the deadline
+    clock.advance(DEADLINE)
+    run.poll()
+    timing = run.stats.timing(2, run.clock())
+    assert timing["steps_with_deadline_misses"] == 1
+    assert timing["late_steps_window_ms"] == [pytest.approx(DEADLINE * 1e3)]
+    assert timing["late_steps_thread_cpu_ms"] == [pytest.approx(1.0)]
+    window = timing["window_thread_cpu_ms"]
+    assert window["n"] == 2 and window["max"] == pytest.approx(2.0) and window["p50"] == pytest.approx(1.5)
+
+
 def test_an_answer_after_the_deadline_before_the_check_is_a_miss_all_the_same() -> None:
     """The deadline is the one the config states, not the periodic check's: an answer that comes after it
     but before the check closed the step is a deadline miss (fallback, event, counted), at the same edge as
@@ -296,8 +318,9 @@ def test_rejoining_in_the_step_in_flight_replaces_the_fallback_without_a_duplica
 
 
 def test_realtime_rejoin_after_the_commands_went_out_is_no_duplicate() -> None:
-    run, tape, _ = started(point_cfg(realtime=True, lost_after_steps=1))
+    run, tape, clock = started(point_cfg(realtime=True, lost_after_steps=1))
     answer(run, "robot_0")
+    clock.advance(DEADLINE)
     run.tick()  # robot_1 missed: lost
     answer(run, "robot_0")  # step 1: robot_1 pre-filled, so all settled: commands applied
     assert run.phase is Phase.APPLIED
@@ -318,14 +341,16 @@ def test_actor_leaving_the_graph_is_lost_at_once() -> None:
 
 
 def test_realtime_tick_closes_the_step_and_late_answers_are_duplicates() -> None:
-    run, tape, _ = started(point_cfg(realtime=True))
+    run, tape, clock = started(point_cfg(realtime=True))
     answer(run, "robot_0")
     answer(run, "robot_1")
     assert run.phase is Phase.APPLIED and not tape.stepped
     answer(run, "robot_0")
     assert tape.kinds() == ["duplicate_action"]
+    clock.advance(0.5)  # the 2 Hz tick
     run.tick()
     assert len(tape.stepped) == 1 and run.phase is Phase.AWAITING
+    clock.advance(0.5)
     run.tick()  # nobody answered: fallbacks for both, step at the tick
     assert len(tape.stepped) == 2 and tape.kinds().count("deadline_miss") == 2
 
