@@ -90,6 +90,7 @@ class TeamRun:
         self.cfg, self.outlet, self.clock = cfg, outlet, clock
         self.agents = team.agents
         self.realtime = cfg.supervisor.mode == "realtime"
+        self.tick_passed = False  # real time: the control tick came while the step in flight was in its window
         self.phase = Phase.STARTING
         self.status = "starting"
         self.backend_requested = cfg.env.backend
@@ -206,6 +207,7 @@ class TeamRun:
             return
         self._say("running")
         self.phase = Phase.AWAITING
+        self.tick_passed = False
         self.outlet.observations(self.episode_index, self.step_index, self.episode.encoded)
         self.settlement.open(self.episode, (self.episode_index, self.step_index), self.clock())
 
@@ -278,6 +280,8 @@ class TeamRun:
             self.phase = Phase.APPLIED  # later answers to this step are duplicates
             if self.world is not None:
                 self.world.apply(pending)
+            if self.tick_passed:  # its tick came inside the window (see tick): step now
+                self._step()
 
     def poll(self) -> None:
         """Periodic: a step in flight past its deadline is settled with fallbacks for the agents due."""
@@ -286,8 +290,15 @@ class TeamRun:
             self._settled()
 
     def tick(self) -> None:
-        """Real-time control tick: close the step in flight (late agents get fallbacks) and step."""
+        """Real-time control tick: close the step in flight (late agents get fallbacks) and step.
+
+        A tick inside the step's window does not cut it short: after a stall the timer catches up, and its
+        next tick can come a moment after observations that went out late. The agents keep their whole
+        deadline; the step follows as soon as it is settled (every answer in, or the deadline)."""
         if self.phase is Phase.AWAITING:
+            if not self.settlement.overdue(self.clock()):
+                self.tick_passed = True
+                return
             self.settlement.close(self.clock())
             self._settled()
         if self.phase is Phase.APPLIED:

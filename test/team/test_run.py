@@ -355,6 +355,33 @@ def test_realtime_tick_closes_the_step_and_late_answers_are_duplicates() -> None
     assert len(tape.stepped) == 2 and tape.kinds().count("deadline_miss") == 2
 
 
+def test_realtime_tick_inside_the_window_leaves_the_agents_their_deadline() -> None:
+    """After a stall the control timer catches up: a tick can come a moment after observations that went
+    out late. It does not cut the window short: no miss, and the step follows the settlement at once."""
+    run, tape, clock = started(point_cfg(realtime=True))
+    clock.advance(0.01)
+    run.tick()  # inside the step's 0.5 s window: nothing closes
+    assert run.phase is Phase.AWAITING and not tape.stepped and not tape.events
+    answer(run, "robot_0")
+    clock.advance(0.2)
+    answer(run, "robot_1")  # settled: the tick has passed, so it steps now
+    assert len(tape.stepped) == 1 and not tape.events and run.phase is Phase.AWAITING
+    assert {r.agent: r.fallback for r in tape.stepped[-1][2]} == {"robot_0": False, "robot_1": False}
+    clock.advance(0.01)
+    run.tick()  # again early; this time robot_1 stays silent: the miss comes at the deadline, not the tick
+    answer(run, "robot_0")
+    clock.advance(DEADLINE - 0.01 - 1e-9)  # the window opened 0.01 s before that tick
+    run.poll()
+    assert len(tape.stepped) == 1 and not tape.events
+    clock.advance(1e-9)
+    run.poll()
+    assert len(tape.stepped) == 2 and tape.kinds() == ["deadline_miss"]
+    assert tape.events[0].value == pytest.approx(DEADLINE)
+    clock.advance(0.3)
+    run.tick()  # the next tick after a step taken at its settlement: the window of the step after it is open
+    assert len(tape.stepped) == 2 and run.phase is Phase.AWAITING
+
+
 def test_an_answer_after_the_deadline_is_late_not_a_duplicate() -> None:
     """Real time: the deadline (0.5 s) comes before the tick (2 Hz: 0.5 s too, but the poll closes first);
     an answer between them found its fallback already applied: late (stale_action), not a duplicate."""
