@@ -7,10 +7,11 @@ observation); later ones are deadline misses (the fallback stands in). Target: 0
 observation-to-action below 5 ms in both cells. Beside these cells runs bench/pauses.py's probe: how
 often every core of the machine stood still at once (a VM's host not running it) for more than half
 the deadline; a stall of the whole machine makes every agent of that step late together ("late" counts
-such steps). Each late step is put down to what its window shows (`late_causes`): a pause of the whole
-machine, the team's thread kept off the CPU, or the thread's CPU time far above the usual window's (the run
-card's `late_steps_thread_cpu_ms` and `window_thread_cpu_ms`). Before the cells, with nothing else running,
-bench/pauses.py's `slowdowns` shows how often the same work takes several times its CPU time here.
+such steps). Each late step of the single cells is put down to where its window's time went
+(`late_causes`, from the run card's `late_steps_*` and `window_thread_cpu_ms`): the team's thread computing
+longer than usual, waiting for a CPU other processes here had, or the machine not running at all; the
+probe's pauses are the check on the last. Before the cells, with nothing else running, bench/pauses.py's
+`slowdowns` shows how often the same work takes several times its CPU time on this machine.
 
 Then the multiprocess sweep: one process per actor (as on real robots, where each has its own
 computer), N = 2, 4, 8, 16 at 100 Hz for --sweep-steps steps each, on this machine's cores: how misses
@@ -63,9 +64,7 @@ def cell(n: int, rate_hz: float, steps: int, topology: str, deadline_s: float, p
     latency = [v for v in card["action_latency_ms"].values() if v]
     t = card["timing"]
     window_cpu = t["window_thread_cpu_ms"]
-    causes = (late_causes(t, window_cpu["p50"] if window_cpu else 0.0,
-                          machine["machine_pause_intervals"] if machine else [], deadline_s)
-              if topology == "single" else None)  # elsewhere the supervisor's thread waits for other processes
+    causes = late_causes(t, window_cpu["p50"] if window_cpu else 0.0) if topology == "single" else None
     agent_steps = card["totals"]["agent_steps"]
     misses = sum(card["deadline_misses"].values())
     return {"n": n, "rate_hz": rate_hz, "deadline_ms": deadline_s * 1e3, "topology": topology, "processes_per_core": (
@@ -78,43 +77,39 @@ def cell(n: int, rate_hz: float, steps: int, topology: str, deadline_s: float, p
             "fallback_steps": card["totals"]["fallback_steps"], "interventions": card["interventions"],
             "late_steps": t["steps_with_deadline_misses"], "machine": machine,
             "window_thread_cpu_ms": window_cpu, "late_step_causes": causes,
+            "late_steps_window_ran_queued_ms": [[round(x, 2) for x in w] for w in zip(
+                t["late_steps_window_ms"], t["late_steps_thread_cpu_ms"], t["late_steps_queued_ms"], strict=True)],
             "late_steps_during_machine_pauses": (during_pauses(t["late_steps_monotonic_s"],
                                                                machine["machine_pause_intervals"], deadline_s)
                                                  if machine else None)}
 
 
-def late_causes(timing: dict[str, Any], usual_cpu_ms: float, pauses: list[tuple[float, float]],
-                deadline_s: float) -> dict[str, int]:
-    """Each late step (of the first 100 the card details) by what its window shows, first match wins:
-    `machine_paused` (every core stood still in it, bench/pauses.py), `off_cpu` (the team's thread ran less
-    than half the window: something else had its core, or the host had the machine), `slowed` (the thread
-    ran more than 3x the usual window's CPU time: the same work on a slower CPU, or more work), else
-    `unexplained`. In `single` the thread has work from the window's start to its settlement (every actor
-    runs on it), so time it did not run is time it was kept from running."""
-    causes = dict.fromkeys(("machine_paused", "off_cpu", "slowed", "unexplained"), 0)
-    for at, wall, cpu in zip(timing["late_steps_monotonic_s"], timing["late_steps_window_ms"],
-                             timing["late_steps_thread_cpu_ms"], strict=True):
-        if pauses and during_pauses([at], pauses, deadline_s):
-            causes["machine_paused"] += 1
-        elif cpu < wall / 2:
-            causes["off_cpu"] += 1
-        elif cpu > 3 * usual_cpu_ms:
-            causes["slowed"] += 1
-        else:
-            causes["unexplained"] += 1
+def late_causes(timing: dict[str, Any], usual_cpu_ms: float) -> dict[str, int]:
+    """Each late step (of the first 100 the card details) put down to where most of its window's time
+    beyond the usual window's CPU time went: `computing` (the team's thread ran longer than usual: more work,
+    or the same work on a slower CPU), `queued` (it waited for a CPU other processes of this machine had) or
+    `machine_stopped` (it neither ran nor waited here: the machine itself was not running, a VM's host). In
+    `single` the thread has work from the window's start to its settlement (every actor runs on it), so it
+    does not sleep in between; elsewhere it waits for other processes and this does not apply."""
+    causes = dict.fromkeys(("computing", "queued", "machine_stopped"), 0)
+    for wall, ran, queued in zip(timing["late_steps_window_ms"], timing["late_steps_thread_cpu_ms"],
+                                 timing["late_steps_queued_ms"], strict=True):
+        parts = {"computing": ran - usual_cpu_ms, "queued": queued, "machine_stopped": wall - ran - queued}
+        causes[max(parts, key=lambda k: parts[k])] += 1
     return causes
 
 
 def _line(row: dict[str, Any]) -> str:
     share = f"{row['miss_share']:.2%}" if row["miss_share"] is not None else "-"
     machine = row["machine"]
-    pauses = (f"{machine['machine_pauses']:>4} ({machine['longest_machine_pause_ms']:.1f} ms)" if machine else "-")
+    pauses = (f"{machine['machine_pauses']:>4} ({machine['longest_machine_pause_ms']:.1f} ms), "
+              f"{row['late_steps_during_machine_pauses']} late" if machine else "-")
     causes = row["late_step_causes"] or {}
     why = " ".join(f"{k} {v}" for k, v in causes.items() if v) or "-"
     return (f"{row['topology']:>12} {row['n']:>3} {row['rate_hz']:>5.0f} {row['steps']:>6} {row['agent_steps']:>8} "
             f"{row['deadline_misses']:>6} {share:>7} {row['late_steps']:>5} {row['p50_ms']:>7.2f} "
             f"{row['p99_ms']:>7.2f} {row['max_ms']:>7.2f} {row['window_thread_cpu_ms']['p50']:>7.2f}  "
-            f"{pauses:<15} {why}")
+            f"{pauses:<22} {why}")
 
 
 def main() -> int:
@@ -131,14 +126,16 @@ def main() -> int:
     def deadline(rate_hz: float) -> float:
         return args.deadline_ms / 1e3 if args.deadline_ms else 1.0 / rate_hz
     header = (f"{'topology':>12} {'N':>3} {'Hz':>5} {'steps':>6} {'ag-steps':>8} {'misses':>6} {'share':>7} "
-              f"{'late':>5} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'cpu ms':>7}  {'machine paused':<15} late "
+              f"{'late':>5} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'cpu ms':>7}  {'machine paused, late':<22} late "
               f"steps by cause")
     said = f"{args.deadline_ms} ms" if args.deadline_ms else "the control period"
     print(f"MuJoCo pursuit, shield on, realtime; deadline {said} after the observation; "
           f"latency = observation to action arrival, the worst agent's; late = steps with a miss;\n"
           f"cpu ms = the team thread's CPU time in a step's window (observations sent to step settled), p50;\n"
           f"machine paused = moments every core stood still longer than half the deadline (bench/pauses.py "
-          f"beside the single cells), the longest")
+          f"beside the single cells), the longest, and the late steps inside one;\n"
+          f"late steps by cause = where most of a late window went: the team's thread computing longer than usual, "
+          f"queued behind other processes here, or the machine stopped")
     host = slowdowns(20.0)
     print(f"this machine, nothing else running (bench/pauses.py slowdowns): the same {host['median_cpu_ms']} ms of "
           f"work took 2x its CPU time {host['cpu_2x_per_min']}/min, 3x {host['cpu_3x_per_min']}/min (worst "

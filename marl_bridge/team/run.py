@@ -27,7 +27,7 @@ from marl_bridge.nodes.wire import Parsed
 from marl_bridge.safety.events import SafetyEventData
 from marl_bridge.safety.shield import Shield
 from marl_bridge.seeds import episode_seed
-from marl_bridge.team.clock import Clock, monotonic, thread_cpu
+from marl_bridge.team.clock import Clock, ThreadClock, monotonic
 from marl_bridge.team.events import EventDesk
 from marl_bridge.team.holds import EStopLatch, Grants
 from marl_bridge.team.ledger import EpisodeLedger
@@ -86,7 +86,8 @@ class QuietOutlet:
 
 class TeamRun:
     def __init__(self, cfg: RunConfig, team: Team, outlet: Outlet, *, clock: Clock = monotonic,
-                 cpu_clock: Clock = thread_cpu, backend_used: str = "", backend_why: str = "configured") -> None:
+                 thread_clock: ThreadClock | None = None, backend_used: str = "",
+                 backend_why: str = "configured") -> None:
         self.cfg, self.outlet, self.clock = cfg, outlet, clock
         self.agents = team.agents
         self.realtime = cfg.supervisor.mode == "realtime"
@@ -96,7 +97,7 @@ class TeamRun:
         self.backend_requested = cfg.env.backend
         self.backend_used, self.backend_why = backend_used or cfg.env.backend, backend_why
         self.desk = EventDesk(cfg.safety.event_rate_limit, clock, outlet.event)
-        self.stats = RunStats(self.agents, clock(), cpu_clock)
+        self.stats = RunStats(self.agents, clock(), thread_clock)
         self.liveness = Liveness(self.agents, cfg.safety.lost_after_steps)
         self.latch = EStopLatch()
         self.grants = Grants()

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from marl_bridge.team.clock import Clock, thread_cpu
+from marl_bridge.team.clock import ThreadClock, ThreadTimes
 
 LOWEST_S = 1e-7  # the first bin's lower edge
 GROWTH = 1.01  # each bin 1% wider than the one before
@@ -76,13 +76,13 @@ class RunStats:
     FOLD_AT = 1 << 16  # steps of latencies held whole before they are folded into histograms
     LATE_TIMES = 100
 
-    def __init__(self, agents: list[str], started_at: float, cpu: Clock = thread_cpu) -> None:
+    def __init__(self, agents: list[str], started_at: float, thread: ThreadClock | None = None) -> None:
         self.started_at = started_at
-        # The team thread's CPU time in each step's window (observations sent -> step settled): next to the
-        # window's wall time it tells a late step the thread computed through from one it was kept off the
-        # CPU for (another process, or the host not running this machine)
-        self.cpu = cpu
-        self.cpu_at_open = 0.0
+        # The team thread's CPU time and run-queue wait in each step's window (observations sent -> step
+        # settled): next to the window's wall time they tell a late step the thread computed through from
+        # one other processes here kept it from, or one the machine itself was not running (a VM's host)
+        self.thread = thread or ThreadTimes()
+        self.at_open = (0.0, 0.0)
         self.window_cpu = Latencies()
         self.stepping_since = 0.0
         self.deadline_misses = dict.fromkeys(agents, 0)
@@ -95,7 +95,7 @@ class RunStats:
         self.steps = 0
         self.late_steps = 0  # steps with at least one deadline miss: a stall makes every agent late at once
         self.late_times: list[float] = []  # when the first LATE_TIMES of them were found late (the run's clock)
-        self.late_windows: list[tuple[float, float]] = []  # theirs: (window wall s, thread CPU s) when found
+        self.late_windows: list[tuple[float, float, float]] = []  # theirs when found: (wall, ran, waited) s
         self.first_step_done = 0.0  # steady-state rate: from the end of the first step (warm-up excluded)
         self.last_step_done = 0.0
 
@@ -112,11 +112,11 @@ class RunStats:
 
     def window_opened(self) -> None:
         """A step's observations went out: its window starts."""
-        self.cpu_at_open = self.cpu()
+        self.at_open = self.thread()
 
     def window_settled(self) -> None:
         """Every agent due has its action (or its fallback): the window ends."""
-        self.window_cpu.recent.append(self.cpu() - self.cpu_at_open)
+        self.window_cpu.recent.append(self.thread()[0] - self.at_open[0])
 
     def late_step(self, now: float, window_s: float) -> None:
         """A step with a deadline miss, found at `now`, `window_s` after its observations went out (the
@@ -125,7 +125,8 @@ class RunStats:
         self.late_steps += 1
         if len(self.late_times) < self.LATE_TIMES:
             self.late_times.append(now)
-            self.late_windows.append((window_s, self.cpu() - self.cpu_at_open))
+            ran, waited = self.thread()
+            self.late_windows.append((window_s, ran - self.at_open[0], waited - self.at_open[1]))
 
     def entropy(self) -> dict[str, float | None]:
         """Mean nats per step, where the policy reports it."""
@@ -146,10 +147,12 @@ class RunStats:
                 # the first 100 late steps: time.monotonic() when each was found late (CLOCK_MONOTONIC: the
                 # same clock in every process of the machine, to match with other logs of the run)
                 "late_steps_monotonic_s": list(self.late_times),
-                # each of them: how long after its observations it was found late, and how much of that
-                # the team's thread ran (much less: it was kept off the CPU; in `single` every actor's
-                # work is on that thread too)
-                "late_steps_window_ms": [w * 1e3 for w, _c in self.late_windows],
-                "late_steps_thread_cpu_ms": [c * 1e3 for _w, c in self.late_windows],
+                # each of them: how long after its observations it was found late, how much of that the
+                # team's thread ran (in `single` every actor's work is on it too) and how much it waited
+                # for a CPU other processes of this machine had; the rest it neither ran nor waited here
+                # (the machine itself not running: a VM's host; or the thread had nothing to do)
+                "late_steps_window_ms": [w * 1e3 for w, _r, _q in self.late_windows],
+                "late_steps_thread_cpu_ms": [r * 1e3 for _w, r, _q in self.late_windows],
+                "late_steps_queued_ms": [q * 1e3 for _w, _r, q in self.late_windows],
                 # every step's window: the team thread's CPU time from observations sent to step settled
                 "window_thread_cpu_ms": self.window_cpu.summary()}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from marl_bridge.config import FallbackConfig, RunConfig, load
 from marl_bridge.envs.team import build_team
 from marl_bridge.nodes.wire import Parsed
 from marl_bridge.team import FakeClock, Phase, TeamRun
+from marl_bridge.team.clock import FakeThreadTimes, ThreadTimes
 
 DEADLINE = 0.5
 
@@ -90,26 +92,40 @@ def test_deadline_is_exact_and_fills_only_the_missing() -> None:
     assert timing["late_steps_monotonic_s"] == [run.stats.started_at + DEADLINE, run.stats.started_at + 2 * DEADLINE]
 
 
-def test_each_window_reports_the_team_threads_cpu_time_and_a_late_one_its_wall_time_too() -> None:
-    """The card tells a late step its thread computed through (CPU time ~ the window) from one it was kept
-    off the CPU for (CPU time << the window): both clocks are fakes here, so the numbers are exact."""
-    tape, clock, cpu = Tape(), FakeClock(100.0), FakeClock(7.0)
-    run = TeamRun(point_cfg(), build_team(point_cfg()), tape, clock=clock, cpu_clock=cpu)
+def test_each_window_reports_the_team_threads_cpu_time_and_a_late_one_where_its_time_went() -> None:
+    """The card tells a late step its thread computed through from one other processes kept it from and one
+    the machine was not running: the clocks are fakes here, so the numbers are exact."""
+    tape, clock, thread = Tape(), FakeClock(100.0), FakeThreadTimes()
+    run = TeamRun(point_cfg(), build_team(point_cfg()), tape, clock=clock, thread_clock=thread)
     run.start([])
-    cpu.advance(0.002)  # the first window: 2 ms of CPU, both answer in time
+    thread.ran += 0.002  # the first window: 2 ms of CPU, both answer in time
     clock.advance(0.01)
     answer(run, "robot_0")
     answer(run, "robot_1")
     assert len(tape.stepped) == 1
-    cpu.advance(0.001)  # the second: the thread runs 1 ms of a window that lasts past the deadline
+    thread.ran += 0.001  # the second: 1 ms run, 0.1 s waited for the CPU, past the deadline
+    thread.waited += 0.1
     clock.advance(DEADLINE)
     run.poll()
     timing = run.stats.timing(2, run.clock())
     assert timing["steps_with_deadline_misses"] == 1
     assert timing["late_steps_window_ms"] == [pytest.approx(DEADLINE * 1e3)]
     assert timing["late_steps_thread_cpu_ms"] == [pytest.approx(1.0)]
+    assert timing["late_steps_queued_ms"] == [pytest.approx(100.0)]
     window = timing["window_thread_cpu_ms"]
     assert window["n"] == 2 and window["max"] == pytest.approx(2.0) and window["p50"] == pytest.approx(1.5)
+
+
+def test_thread_times_read_this_threads_schedstat() -> None:
+    """The real reader: this thread's run time grows with work done on it (here: Linux's schedstat)."""
+    times = ThreadTimes()
+    ran0, waited0 = times()
+    end = time.thread_time() + 0.02
+    while time.thread_time() < end:
+        pass
+    ran1, waited1 = times()
+    assert times.fd is not None  # Linux: schedstat is there, the wait is measured
+    assert 0.015 < ran1 - ran0 < 1.0 and waited1 >= waited0
 
 
 def test_an_answer_after_the_deadline_before_the_check_is_a_miss_all_the_same() -> None:
