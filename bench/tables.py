@@ -61,9 +61,13 @@ REALTIME: list[Column] = [
     ("late steps", R, lambda r: f"{r['late_steps']:,}" if "late_steps" in r else "-"),
     ("p50 ms", R, lambda r: f"{r['p50_ms']:.2f}"), ("p99 ms", R, lambda r: f"{r['p99_ms']:.2f}"),
     ("max ms", R, lambda r: f"{r['max_ms']:.2f}"),
+    ("window cpu p50 ms", R, lambda r: f"{r['window_thread_cpu_ms']['p50']:.2f}" if r.get("window_thread_cpu_ms")
+     else "-"),
     ("machine paused (longest ms)", R, lambda r: (f"{r['machine']['machine_pauses']} "
                                                   f"({r['machine']['longest_machine_pause_ms']:.1f})"
-                                                  if r.get("machine") else "-"))]
+                                                  if r.get("machine") else "-")),
+    ("late steps: computing / queued / machine stopped", R,
+     lambda r: " / ".join(str(v) for v in r["late_step_causes"].values()) if r.get("late_step_causes") else "-")]
 
 
 def lockstep(doc: dict[str, Any]) -> list[str]:
