@@ -1,22 +1,30 @@
-"""The only way the team core reads time: a callable returning monotonic seconds."""
+"""How the team core reads time: a callable returning monotonic seconds, and its thread's run and wait times."""
 
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 Clock = Callable[[], float]
 monotonic: Clock = time.monotonic
-ThreadClock = Callable[[], tuple[float, float]]  # (seconds run, seconds waited to run) of one thread
+
+
+class ThreadClock(Protocol):
+    """One thread's times: seconds it ran (`ran()`), and with them seconds it waited to run (`()`)."""
+
+    def __call__(self) -> tuple[float, float]: ...
+
+    def ran(self) -> float: ...
 
 
 class ThreadTimes:
-    """How long the calling thread has run on a CPU and how long it waited on this machine's run queue
-    (another thread or process had the CPU), in seconds, from Linux's per-thread schedstat. Time a VM's host
-    did not run the machine is in neither. Bound to the first thread that calls it (the team's executor
-    thread); without schedstat, the thread's CPU time and a wait of 0. The run card sets both against a
-    deadline window's wall time (team/stats.py)."""
+    """How long the calling thread has run on a CPU (its CPU clock) and how long it waited on this
+    machine's run queue while another thread or process had the CPU (Linux's per-thread schedstat; 0 where
+    it is missing), in seconds. Time a VM's host did not run the machine is in neither (as far as the
+    host reports it). The wait is read from the first thread that asks (the team's executor thread). The
+    run card sets both against a deadline window's wall time (team/stats.py)."""
 
     PATH = "/proc/thread-self/schedstat"
 
@@ -24,16 +32,17 @@ class ThreadTimes:
         self.fd: int | None = None
         self.readable = os.path.exists(self.PATH)
 
+    def ran(self) -> float:
+        return time.thread_time()  # precise now; schedstat's own run time lags a running thread by a tick
+
     def __call__(self) -> tuple[float, float]:
         if self.fd is None and self.readable:
             try:
                 self.fd = os.open(self.PATH, os.O_RDONLY)
             except OSError:
                 self.readable = False
-        if self.fd is not None:
-            ran, waited, _slices = os.pread(self.fd, 96, 0).split()
-            return int(ran) * 1e-9, int(waited) * 1e-9
-        return time.thread_time(), 0.0
+        waited = int(os.pread(self.fd, 96, 0).split()[1]) * 1e-9 if self.fd is not None else 0.0
+        return time.thread_time(), waited
 
     def __del__(self) -> None:
         if self.fd is not None:
@@ -41,13 +50,16 @@ class ThreadTimes:
 
 
 class FakeThreadTimes:
-    """ThreadTimes for tests: `ran` and `waited` are moved by hand."""
+    """ThreadTimes for tests: `ran_s` and `waited` are moved by hand."""
 
     def __init__(self) -> None:
-        self.ran = self.waited = 0.0
+        self.ran_s = self.waited = 0.0
 
     def __call__(self) -> tuple[float, float]:
-        return self.ran, self.waited
+        return self.ran_s, self.waited
+
+    def ran(self) -> float:
+        return self.ran_s
 
 
 class FakeClock:

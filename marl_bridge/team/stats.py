@@ -116,7 +116,7 @@ class RunStats:
 
     def window_settled(self) -> None:
         """Every agent due has its action (or its fallback): the window ends."""
-        self.window_cpu.recent.append(self.thread()[0] - self.at_open[0])
+        self.window_cpu.recent.append(self.thread.ran() - self.at_open[0])
 
     def late_step(self, now: float, window_s: float) -> None:
         """A step with a deadline miss, found at `now`, `window_s` after its observations went out (the

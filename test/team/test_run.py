@@ -98,12 +98,12 @@ def test_each_window_reports_the_team_threads_cpu_time_and_a_late_one_where_its_
     tape, clock, thread = Tape(), FakeClock(100.0), FakeThreadTimes()
     run = TeamRun(point_cfg(), build_team(point_cfg()), tape, clock=clock, thread_clock=thread)
     run.start([])
-    thread.ran += 0.002  # the first window: 2 ms of CPU, both answer in time
+    thread.ran_s += 0.002  # the first window: 2 ms of CPU, both answer in time
     clock.advance(0.01)
     answer(run, "robot_0")
     answer(run, "robot_1")
     assert len(tape.stepped) == 1
-    thread.ran += 0.001  # the second: 1 ms run, 0.1 s waited for the CPU, past the deadline
+    thread.ran_s += 0.001  # the second: 1 ms run, 0.1 s waited for the CPU, past the deadline
     thread.waited += 0.1
     clock.advance(DEADLINE)
     run.poll()
