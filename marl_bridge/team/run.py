@@ -27,7 +27,7 @@ from marl_bridge.nodes.wire import Parsed
 from marl_bridge.safety.events import SafetyEventData
 from marl_bridge.safety.shield import Shield
 from marl_bridge.seeds import episode_seed
-from marl_bridge.team.clock import Clock, ThreadClock, monotonic
+from marl_bridge.team.clock import Clock, ThreadClock, ThreadTimes, monotonic
 from marl_bridge.team.events import EventDesk
 from marl_bridge.team.holds import EStopLatch, Grants
 from marl_bridge.team.ledger import EpisodeLedger
@@ -97,7 +97,7 @@ class TeamRun:
         self.backend_requested = cfg.env.backend
         self.backend_used, self.backend_why = backend_used or cfg.env.backend, backend_why
         self.desk = EventDesk(cfg.safety.event_rate_limit, clock, outlet.event)
-        self.stats = RunStats(self.agents, clock(), thread_clock)
+        self.stats = RunStats(self.agents, clock(), thread_clock or (ThreadTimes() if self.realtime else None))
         self.liveness = Liveness(self.agents, cfg.safety.lost_after_steps)
         self.latch = EStopLatch()
         self.grants = Grants()

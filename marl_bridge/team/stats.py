@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from marl_bridge.team.clock import ThreadClock, ThreadTimes
+from marl_bridge.team.clock import ThreadClock
 
 LOWEST_S = 1e-7  # the first bin's lower edge
 GROWTH = 1.01  # each bin 1% wider than the one before
@@ -72,6 +72,10 @@ def _quantile(counts: np.ndarray, q: float) -> float:
     return LOWEST_S * GROWTH ** (k + 0.5)
 
 
+def _ms(seconds: float) -> float | None:
+    return None if math.isnan(seconds) else seconds * 1e3
+
+
 class RunStats:
     FOLD_AT = 1 << 16  # steps of latencies held whole before they are folded into histograms
     LATE_TIMES = 100
@@ -81,7 +85,9 @@ class RunStats:
         # The team thread's CPU time and run-queue wait in each step's window (observations sent -> step
         # settled): next to the window's wall time they tell a late step the thread computed through from
         # one other processes here kept it from, or one the machine itself was not running (a VM's host)
-        self.thread = thread or ThreadTimes()
+        # (measured where `thread` is given: the run gives it in real time, where a window is a deadline the
+        # robots feel; two clock reads per step are a tenth of a trivial lockstep step)
+        self.thread = thread
         self.at_open = (0.0, 0.0)
         self.window_cpu = Latencies()
         self.stepping_since = 0.0
@@ -112,11 +118,13 @@ class RunStats:
 
     def window_opened(self) -> None:
         """A step's observations went out: its window starts."""
-        self.at_open = self.thread()
+        if self.thread is not None:
+            self.at_open = self.thread()
 
     def window_settled(self) -> None:
         """Every agent due has its action (or its fallback): the window ends."""
-        self.window_cpu.recent.append(self.thread.ran() - self.at_open[0])
+        if self.thread is not None:
+            self.window_cpu.recent.append(self.thread.ran() - self.at_open[0])
 
     def late_step(self, now: float, window_s: float) -> None:
         """A step with a deadline miss, found at `now`, `window_s` after its observations went out (the
@@ -125,7 +133,7 @@ class RunStats:
         self.late_steps += 1
         if len(self.late_times) < self.LATE_TIMES:
             self.late_times.append(now)
-            ran, waited = self.thread()
+            ran, waited = self.thread() if self.thread is not None else (math.nan, math.nan)
             self.late_windows.append((window_s, ran - self.at_open[0], waited - self.at_open[1]))
 
     def entropy(self) -> dict[str, float | None]:
@@ -152,7 +160,7 @@ class RunStats:
                 # for a CPU other processes of this machine had; the rest it neither ran nor waited here
                 # (the machine itself not running: a VM's host; or the thread had nothing to do)
                 "late_steps_window_ms": [w * 1e3 for w, _r, _q in self.late_windows],
-                "late_steps_thread_cpu_ms": [r * 1e3 for _w, r, _q in self.late_windows],
-                "late_steps_queued_ms": [q * 1e3 for _w, _r, q in self.late_windows],
+                "late_steps_thread_cpu_ms": [_ms(r) for _w, r, _q in self.late_windows],
+                "late_steps_queued_ms": [_ms(q) for _w, _r, q in self.late_windows],
                 # every step's window: the team thread's CPU time from observations sent to step settled
                 "window_thread_cpu_ms": self.window_cpu.summary()}

@@ -90,6 +90,9 @@ def test_deadline_is_exact_and_fills_only_the_missing() -> None:
     timing = run.stats.timing(2, run.clock())  # the card's
     assert timing["steps_with_deadline_misses"] == 2
     assert timing["late_steps_monotonic_s"] == [run.stats.started_at + DEADLINE, run.stats.started_at + 2 * DEADLINE]
+    assert timing["late_steps_window_ms"] == [pytest.approx(DEADLINE * 1e3)] * 2
+    # the thread's times are measured in real time only (two clock reads a step cost a trivial lockstep 10%)
+    assert timing["late_steps_thread_cpu_ms"] == [None, None] and timing["window_thread_cpu_ms"] is None
 
 
 def test_each_window_reports_the_team_threads_cpu_time_and_a_late_one_where_its_time_went() -> None:
