@@ -12,7 +12,7 @@ monotonic: Clock = time.monotonic
 
 
 class ThreadClock(Protocol):
-    """One thread's times: seconds it ran (`ran()`), and with them seconds it waited to run (`()`)."""
+    """One thread's times: calling it gives (seconds run, seconds waited to run); `ran()` only the first."""
 
     def __call__(self) -> tuple[float, float]: ...
 

@@ -84,9 +84,9 @@ class RunStats:
         self.started_at = started_at
         # The team thread's CPU time and run-queue wait in each step's window (observations sent -> step
         # settled): next to the window's wall time they tell a late step the thread computed through from
-        # one other processes here kept it from, or one the machine itself was not running (a VM's host)
-        # (measured where `thread` is given: the run gives it in real time, where a window is a deadline the
-        # robots feel; two clock reads per step are a tenth of a trivial lockstep step)
+        # one other processes here kept it from, or one the machine itself was not running (a VM's host).
+        # Measured where `thread` is given: the run gives it in real time, where a window is a deadline the
+        # robots feel; in lockstep two clock reads a step would cost a trivial team a tenth of its speed.
         self.thread = thread
         self.at_open = (0.0, 0.0)
         self.window_cpu = Latencies()
