@@ -100,8 +100,8 @@ class RunStats:
         self.step_latencies = Latencies()
         self.steps = 0
         self.late_steps = 0  # steps with at least one deadline miss: a stall makes every agent late at once
-        self.late_times: list[float] = []  # when the first LATE_TIMES of them were found late (the run's clock)
-        self.late_windows: list[tuple[float, float, float]] = []  # theirs when found: (wall, ran, waited) s
+        # the first LATE_TIMES of them: (found at on the run's clock, window wall s, thread ran s, waited s)
+        self.late: list[tuple[float, float, float, float]] = []
         self.first_step_done = 0.0  # steady-state rate: from the end of the first step (warm-up excluded)
         self.last_step_done = 0.0
 
@@ -131,10 +131,9 @@ class RunStats:
         settlement calls this once per step). The times let a late step be matched with what else happened
         on the machine then; the thread's CPU time in the window says whether it was computing or kept off."""
         self.late_steps += 1
-        if len(self.late_times) < self.LATE_TIMES:
-            self.late_times.append(now)
+        if len(self.late) < self.LATE_TIMES:
             ran, waited = self.thread() if self.thread is not None else (math.nan, math.nan)
-            self.late_windows.append((window_s, ran - self.at_open[0], waited - self.at_open[1]))
+            self.late.append((now, window_s, ran - self.at_open[0], waited - self.at_open[1]))
 
     def entropy(self) -> dict[str, float | None]:
         """Mean nats per step, where the policy reports it."""
@@ -154,13 +153,13 @@ class RunStats:
                 "steps_with_deadline_misses": self.late_steps,
                 # the first 100 late steps: time.monotonic() when each was found late (CLOCK_MONOTONIC: the
                 # same clock in every process of the machine, to match with other logs of the run)
-                "late_steps_monotonic_s": list(self.late_times),
+                "late_steps_monotonic_s": [at for at, _w, _r, _q in self.late],
                 # each of them: how long after its observations it was found late, how much of that the
                 # team's thread ran (in `single` every actor's work is on it too) and how much it waited
                 # for a CPU other processes of this machine had; the rest it neither ran nor waited here
                 # (the machine itself not running: a VM's host; or the thread had nothing to do)
-                "late_steps_window_ms": [w * 1e3 for w, _r, _q in self.late_windows],
-                "late_steps_thread_cpu_ms": [_ms(r) for _w, r, _q in self.late_windows],
-                "late_steps_queued_ms": [_ms(q) for _w, _r, q in self.late_windows],
+                "late_steps_window_ms": [w * 1e3 for _at, w, _r, _q in self.late],
+                "late_steps_thread_cpu_ms": [_ms(r) for _at, _w, r, _q in self.late],
+                "late_steps_queued_ms": [_ms(q) for _at, _w, _r, q in self.late],
                 # every step's window: the team thread's CPU time from observations sent to step settled
                 "window_thread_cpu_ms": self.window_cpu.summary()}
